@@ -1,0 +1,22 @@
+//! What every service of the stack shares that is not telemetry: typed
+//! configuration from the environment with clear errors, the query-string
+//! reader, JSON error bodies, health routes, and the HTTP server with
+//! graceful shutdown that `main` and the black-box tests both start.
+
+pub mod coordinates;
+pub mod env;
+pub mod errors;
+pub mod query;
+pub mod server;
+
+pub use env::{ConfigError, EnvReader, ListenConfig};
+pub use errors::json_error;
+pub use server::{run_service, Application};
+
+/// The User-Agent every outbound call sends, naming the project (Nominatim's usage policy requires one).
+pub fn user_agent(service: &telemetry::ServiceInfo) -> String {
+    format!(
+        "iss-distance-app/{} ({}; reference OpenTelemetry stack in Rust)",
+        service.version, service.name
+    )
+}

@@ -1,0 +1,61 @@
+//! iss-distance configuration from the environment.
+
+use service_common::{ConfigError, EnvReader, ListenConfig};
+use std::path::PathBuf;
+use std::time::Duration;
+use url::Url;
+
+/// Where the ISS position comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PositionMode {
+    /// The live API, falling back to SGP4 on any failure.
+    Auto,
+    /// The live API only; its failures are errors.
+    Live,
+    /// SGP4 propagation of the TLE only (no network).
+    Sgp4,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: ListenConfig,
+    pub mode: PositionMode,
+    pub iss_api_url: Url,
+    pub iss_api_timeout: Duration,
+    /// A TLE file to use instead of the one shipped in the binary.
+    pub tle_path: Option<PathBuf>,
+}
+
+pub const DEFAULT_PORT: u16 = 5003;
+pub const DEFAULT_ISS_API_URL: &str = "http://api.open-notify.org/iss-now.json";
+
+impl Config {
+    pub fn from_env(env: &EnvReader) -> Result<Self, ConfigError> {
+        let mode = match env
+            .choice("ISS_POSITION_SOURCE", "auto", &["auto", "live", "sgp4"])?
+            .as_str()
+        {
+            "live" => PositionMode::Live,
+            "sgp4" => PositionMode::Sgp4,
+            _ => PositionMode::Auto,
+        };
+        Ok(Self {
+            listen: ListenConfig::from_env(env, DEFAULT_PORT)?,
+            mode,
+            iss_api_url: env.url("ISS_API_URL", DEFAULT_ISS_API_URL)?,
+            iss_api_timeout: env.millis("ISS_API_TIMEOUT_MS", 2000)?,
+            tle_path: env.get("ISS_TLE_PATH").map(PathBuf::from),
+        })
+    }
+
+    /// Offline defaults on an OS-chosen port, for tests.
+    pub fn for_tests(mode: PositionMode, iss_api_url: Url) -> Self {
+        Self {
+            listen: ListenConfig::ephemeral(),
+            mode,
+            iss_api_url,
+            iss_api_timeout: Duration::from_millis(500),
+            tle_path: None,
+        }
+    }
+}

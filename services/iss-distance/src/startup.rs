@@ -1,0 +1,55 @@
+//! Builds the iss-distance application: TLE, locator, per-worker client, routes.
+
+use crate::config::Config;
+use crate::locator::IssLocator;
+use crate::routes;
+use crate::sgp4_model::{Sgp4Model, SHIPPED_TLE};
+use actix_web::web;
+use service_common::Application;
+use std::io;
+use telemetry::client::TracedClient;
+use telemetry::MetricsRegistry;
+
+/// The ISS API's answer is ~150 bytes; anything near this cap is not it.
+const MAX_ISS_RESPONSE_BYTES: usize = 64 * 1024;
+
+pub fn build(config: Config, metrics: MetricsRegistry) -> io::Result<Application> {
+    let tle = match &config.tle_path {
+        Some(path) => std::fs::read_to_string(path).map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!("ISS_TLE_PATH {}: {error}", path.display()),
+            )
+        })?,
+        None => SHIPPED_TLE.to_owned(),
+    };
+    let model = Sgp4Model::from_tle(&tle)
+        .map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
+    let age_days = (now_unix() - model.epoch_unix_seconds()) / 86_400.0;
+    if age_days > 30.0 {
+        log::warn!("the ISS TLE is {age_days:.0} days old; SGP4 positions drift with age (set ISS_TLE_PATH to a fresh TLE)");
+    }
+    let locator = web::Data::new(IssLocator::new(
+        config.mode,
+        config.iss_api_url.clone(),
+        model,
+    ));
+    let timeout = config.iss_api_timeout;
+    let user_agent = service_common::user_agent(&crate::SERVICE);
+    Application::build(&config.listen, metrics, move |cfg| {
+        cfg.app_data(locator.clone())
+            .app_data(web::Data::new(TracedClient::new(
+                &user_agent,
+                timeout,
+                MAX_ISS_RESPONSE_BYTES,
+            )))
+            .configure(routes::configure);
+    })
+}
+
+fn now_unix() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}

@@ -1,0 +1,49 @@
+//! Metric plumbing: the shared meter, latency buckets and the `/metrics` endpoint.
+//!
+//! One `SdkMeterProvider` has two readers: the OTLP periodic reader (push) and
+//! the `opentelemetry-prometheus` exporter registered in [`MetricsRegistry`]
+//! (pull), so both paths show the same instruments.
+
+use actix_web::{http::header::ContentType, web, HttpResponse};
+use opentelemetry::{global, metrics::Meter};
+use prometheus::{Encoder, TextEncoder};
+
+/// Explicit histogram boundaries for latencies in seconds (the SDK default 0..10000 is useless for seconds).
+pub const LATENCY_BUCKETS_SECONDS: [f64; 13] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The meter every instrument of the stack is created from.
+pub fn meter() -> Meter {
+    global::meter(crate::spans::SCOPE)
+}
+
+/// The Prometheus registry behind `/metrics`; cheap to clone.
+#[derive(Clone, Default)]
+pub struct MetricsRegistry(pub(crate) prometheus::Registry);
+
+impl MetricsRegistry {
+    /// The registry rendered in the Prometheus text exposition format.
+    pub fn render(&self) -> Result<String, prometheus::Error> {
+        let mut buffer = Vec::new();
+        TextEncoder::new().encode(&self.0.gather(), &mut buffer)?;
+        Ok(String::from_utf8_lossy(&buffer).into_owned())
+    }
+}
+
+/// `GET /metrics` handler; register with `.route("/metrics", web::get().to(metrics_endpoint))`
+/// and `.app_data(web::Data::new(guard.metrics_registry()))`.
+pub async fn metrics_endpoint(registry: web::Data<MetricsRegistry>) -> HttpResponse {
+    match registry.render() {
+        Ok(text) => HttpResponse::Ok()
+            .content_type(ContentType(
+                prometheus::TEXT_FORMAT.parse().expect("static mime type"),
+            ))
+            .body(text),
+        Err(error) => {
+            log::error!("could not encode metrics: {error}");
+            HttpResponse::InternalServerError()
+                .json(serde_json::json!({"error": "could not encode metrics"}))
+        }
+    }
+}

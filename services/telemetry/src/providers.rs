@@ -1,0 +1,237 @@
+//! Builds the tracer, meter and logger providers from the environment, and
+//! the guard that flushes and stops them.
+
+use crate::config::{OtlpProtocol, TelemetryConfig};
+use crate::metrics::MetricsRegistry;
+use crate::{logs, resource, ServiceInfo};
+use opentelemetry::global;
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry_otlp::{LogExporter, MetricExporter, SpanExporter};
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::Resource;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("invalid telemetry configuration: {0}")]
+    Config(String),
+    #[error("could not build the {signal} exporter: {source}")]
+    Exporter {
+        signal: &'static str,
+        source: opentelemetry_otlp::ExporterBuildError,
+    },
+    #[error("could not build the Prometheus exporter: {0}")]
+    Prometheus(String),
+    #[error("could not start the telemetry runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Owns the providers; call [`shutdown`](Self::shutdown) once the server has drained.
+pub struct TelemetryGuard {
+    tracer: Option<SdkTracerProvider>,
+    meter: Option<SdkMeterProvider>,
+    logger: Option<SdkLoggerProvider>,
+    registry: MetricsRegistry,
+    /// Drives the gRPC exporter's connections. It is ours rather than actix's so an export
+    /// never waits on a busy (or stopped) actix thread, and shutdown cannot stall on it.
+    export_runtime: Option<tokio::runtime::Runtime>,
+}
+
+/// Sets up propagation, the three providers and the global logger for `service`.
+///
+/// Call once, at the top of `main`. Without an OTLP endpoint nothing is pushed,
+/// while `/metrics` and stderr logs still work; with `OTEL_SDK_DISABLED=true`
+/// only stderr logs remain.
+pub fn init(service: ServiceInfo) -> Result<TelemetryGuard, TelemetryError> {
+    let config = TelemetryConfig::from_env().map_err(TelemetryError::Config)?;
+    init_with(service, &config)
+}
+
+/// [`init`] with an explicit configuration.
+pub fn init_with(
+    service: ServiceInfo,
+    config: &TelemetryConfig,
+) -> Result<TelemetryGuard, TelemetryError> {
+    if config.sdk_disabled {
+        logs::install(None);
+        return Ok(TelemetryGuard {
+            tracer: None,
+            meter: None,
+            logger: None,
+            registry: MetricsRegistry::default(),
+            export_runtime: None,
+        });
+    }
+    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ]));
+    let resource = resource::build(service, std::env::var("OTEL_SERVICE_NAME").ok());
+
+    let export_runtime = match config.otlp {
+        Some(OtlpProtocol::Grpc) => Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("otlp-export")
+                .enable_all()
+                .build()
+                .map_err(TelemetryError::Runtime)?,
+        ),
+        _ => None,
+    };
+    let exporters = match config.otlp {
+        None => None,
+        Some(protocol) => Some(build_exporters(protocol, export_runtime.as_ref())?),
+    };
+
+    let registry = MetricsRegistry::default();
+    let prometheus_reader = opentelemetry_prometheus::exporter()
+        .with_registry(registry.0.clone())
+        .build()
+        .map_err(|error| TelemetryError::Prometheus(error.to_string()))?;
+
+    let mut tracer = SdkTracerProvider::builder().with_resource(resource.clone());
+    let mut meter = SdkMeterProvider::builder()
+        .with_resource(resource.clone())
+        .with_reader(prometheus_reader);
+    let mut logger = None;
+    if let Some(Exporters {
+        spans,
+        metrics,
+        logs,
+    }) = exporters
+    {
+        tracer = tracer.with_batch_exporter(spans);
+        meter = meter.with_reader(PeriodicReader::builder(metrics).build());
+        logger = Some(logger_provider(resource, logs));
+    }
+    let tracer = tracer.build();
+    let meter = meter.build();
+    global::set_tracer_provider(tracer.clone());
+    global::set_meter_provider(meter.clone());
+    logs::install(logger.as_ref());
+
+    Ok(TelemetryGuard {
+        tracer: Some(tracer),
+        meter: Some(meter),
+        logger,
+        registry,
+        export_runtime,
+    })
+}
+
+fn logger_provider(resource: Resource, exporter: LogExporter) -> SdkLoggerProvider {
+    SdkLoggerProvider::builder()
+        .with_resource(resource)
+        .with_batch_exporter(exporter)
+        .build()
+}
+
+struct Exporters {
+    spans: SpanExporter,
+    metrics: MetricExporter,
+    logs: LogExporter,
+}
+
+fn build_exporters(
+    protocol: OtlpProtocol,
+    runtime: Option<&tokio::runtime::Runtime>,
+) -> Result<Exporters, TelemetryError> {
+    let error = |signal| move |source| TelemetryError::Exporter { signal, source };
+    match protocol {
+        OtlpProtocol::Grpc => {
+            // tonic channels spawn their connection tasks on the runtime entered at build time.
+            let _entered = runtime.expect("gRPC export runtime").enter();
+            Ok(Exporters {
+                spans: SpanExporter::builder()
+                    .with_tonic()
+                    .build()
+                    .map_err(error("span"))?,
+                metrics: MetricExporter::builder()
+                    .with_tonic()
+                    .build()
+                    .map_err(error("metric"))?,
+                logs: LogExporter::builder()
+                    .with_tonic()
+                    .build()
+                    .map_err(error("log"))?,
+            })
+        }
+        // The blocking reqwest client must be built (and later dropped) outside any async
+        // runtime, so it is built on a plain thread even when `init` runs inside actix's.
+        OtlpProtocol::HttpProtobuf => std::thread::spawn(move || {
+            Ok(Exporters {
+                spans: SpanExporter::builder()
+                    .with_http()
+                    .build()
+                    .map_err(error("span"))?,
+                metrics: MetricExporter::builder()
+                    .with_http()
+                    .build()
+                    .map_err(error("metric"))?,
+                logs: LogExporter::builder()
+                    .with_http()
+                    .build()
+                    .map_err(error("log"))?,
+            })
+        })
+        .join()
+        .expect("building HTTP exporters does not panic"),
+    }
+}
+
+impl TelemetryGuard {
+    /// The registry to serve at `/metrics`.
+    pub fn metrics_registry(&self) -> MetricsRegistry {
+        self.registry.clone()
+    }
+
+    /// Flushes and stops tracer, logger and meter providers (in that order, so the
+    /// last metric export also counts what the others did), reporting each error on stderr.
+    ///
+    /// Blocking: from async code call it through `tokio::task::spawn_blocking`, or use
+    /// [`shutdown_async`](Self::shutdown_async).
+    pub fn shutdown(mut self) {
+        self.shutdown_providers();
+    }
+
+    /// [`shutdown`](Self::shutdown) on a blocking thread, for use inside actix's runtime.
+    pub async fn shutdown_async(self) {
+        if let Err(error) = tokio::task::spawn_blocking(move || self.shutdown()).await {
+            eprintln!("telemetry shutdown panicked: {error}");
+        }
+    }
+
+    fn shutdown_providers(&mut self) {
+        let report = |signal: &str, result: opentelemetry_sdk::error::OTelSdkResult| {
+            if let Err(error) = result {
+                // The logger itself may be the one shutting down, so report on stderr directly.
+                eprintln!("telemetry: {signal} provider shutdown: {error}");
+            }
+        };
+        if let Some(tracer) = self.tracer.take() {
+            report("tracer", tracer.shutdown());
+        }
+        if let Some(logger) = self.logger.take() {
+            report("logger", logger.shutdown());
+        }
+        if let Some(meter) = self.meter.take() {
+            report("meter", meter.shutdown());
+        }
+        if let Some(runtime) = self.export_runtime.take() {
+            runtime.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        // A runtime may not be dropped (blocking) inside another; let its threads go in the background.
+        if let Some(runtime) = self.export_runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
