@@ -1,0 +1,37 @@
+//! frontend configuration from the environment.
+
+use service_common::{ConfigError, EnvReader, ListenConfig};
+use std::time::Duration;
+use url::Url;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: ListenConfig,
+    pub gateway_url: Url,
+    /// Base URL of Grafana for the trace link; the link is left out when unset.
+    pub grafana_url: Option<Url>,
+    /// Longer than the gateway's own downstream deadline, so the gateway's 504 arrives first.
+    pub gateway_timeout: Duration,
+}
+
+pub const DEFAULT_PORT: u16 = 5000;
+
+impl Config {
+    pub fn from_env(env: &EnvReader) -> Result<Self, ConfigError> {
+        Ok(Self {
+            listen: ListenConfig::from_env(env, DEFAULT_PORT)?,
+            gateway_url: env.url("GATEWAY_URL", "http://127.0.0.1:5001/")?,
+            grafana_url: Some(env.url("GRAFANA_URL", "http://127.0.0.1:3000/")?),
+            gateway_timeout: env.millis("GATEWAY_TIMEOUT_MS", 12_000)?,
+        })
+    }
+
+    pub fn for_tests(gateway_url: Url) -> Self {
+        Self {
+            listen: ListenConfig::ephemeral(),
+            gateway_url,
+            grafana_url: Some(Url::parse("http://127.0.0.1:3000/").expect("static URL")),
+            gateway_timeout: Duration::from_secs(2),
+        }
+    }
+}

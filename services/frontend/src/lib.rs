@@ -1,0 +1,12 @@
+//! frontend: the page people use. A form, the answer sentence, a small world
+//! map with the ISS and the place, and a link to the request's trace in Grafana.
+
+pub mod config;
+pub mod html;
+pub mod page;
+pub mod routes;
+pub mod startup;
+
+pub use config::Config;
+
+pub const SERVICE: telemetry::ServiceInfo = telemetry::ServiceInfo { name: "frontend", version: env!("CARGO_PKG_VERSION") };

@@ -1,0 +1,177 @@
+//! The HTML page: form, answer sentence or error, world map, trace link.
+//! Everything that came from a user or a service is escaped.
+
+use crate::html::escape;
+use url::Url;
+
+/// The land masses (Natural Earth 110m, public domain) as one SVG path in an
+/// equirectangular projection: x = longitude + 180, y = 90 - latitude.
+const WORLD_LAND_PATH: &str = include_str!("../assets/world-land.svgpath");
+
+/// Grafana datasource uid of Tempo, as provisioned in `grafana/provisioning/datasources`.
+const TEMPO_DATASOURCE_UID: &str = "tempo";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub iss_latitude: f64,
+    pub iss_longitude: f64,
+    pub distance_km: f64,
+    pub place_name: String,
+    pub place_latitude: f64,
+    pub place_longitude: f64,
+    /// "live" or "sgp4".
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Nothing asked yet: just the form.
+    Form,
+    Answer(Answer),
+    Error(String),
+}
+
+/// The whole page for `location` (echoed in the form) and `outcome`.
+pub fn render(location: &str, outcome: &Outcome, trace_link: Option<&str>) -> String {
+    let body = match outcome {
+        Outcome::Form => String::new(),
+        Outcome::Answer(answer) => answer_html(answer),
+        Outcome::Error(message) => format!("<p id=\"error\" class=\"error\" role=\"alert\">{}</p>", escape(message)),
+    };
+    let trace = trace_link
+        .map(|href| {
+            format!("<p class=\"trace\">Trace of this request: <a id=\"trace-link\" href=\"{}\">open in Grafana</a></p>", escape(href))
+        })
+        .unwrap_or_default();
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Where is the ISS?</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #1b1f24; }}
+form {{ display: flex; gap: .5rem; }}
+input {{ flex: 1; padding: .5rem; font-size: 1rem; }}
+button {{ padding: .5rem 1rem; font-size: 1rem; }}
+.answer {{ font-size: 1.25rem; }}
+.error {{ color: #a40e26; font-weight: 600; }}
+.note, .trace {{ color: #57606a; font-size: .9rem; }}
+svg {{ width: 100%; height: auto; border: 1px solid #d0d7de; }}
+</style>
+</head>
+<body>
+<h1>How far is the ISS from you?</h1>
+<form id="location-form" method="post" action="/">
+<input id="location" name="location" type="text" placeholder="A city, &quot;City, Country&quot; or &quot;lat, lon&quot;" value="{location}" required maxlength="200" autofocus>
+<button id="submit" type="submit">Find the ISS</button>
+</form>
+{body}
+{trace}
+</body>
+</html>
+"#,
+        location = escape(location),
+    )
+}
+
+fn answer_html(answer: &Answer) -> String {
+    let (iss_x, iss_y) = project(answer.iss_latitude, answer.iss_longitude);
+    let (place_x, place_y) = project(answer.place_latitude, answer.place_longitude);
+    let source = match answer.source.as_str() {
+        "live" => "Position from the live ISS API.",
+        "sgp4" => "Position computed by SGP4 from the ISS orbital elements (the live API was not used or not available).",
+        _ => "",
+    };
+    format!(
+        r##"<p id="answer" class="answer">The ISS is at {iss_lat:.2}, {iss_lon:.2}. It is {distance} km from {place}.</p>
+<p class="note">{source}</p>
+<svg id="map" viewBox="0 0 360 180" role="img" aria-label="World map with the ISS and {place}">
+<rect width="360" height="180" fill="#dbeafe"/>
+<path d="{land}" fill="#cbd5c0" stroke="#94a38a" stroke-width="0.2"/>
+<circle id="place-marker" cx="{place_x:.2}" cy="{place_y:.2}" r="2.5" fill="#2563eb"><title>{place}</title></circle>
+<circle id="iss-marker" cx="{iss_x:.2}" cy="{iss_y:.2}" r="3" fill="#dc2626" stroke="#fff" stroke-width="0.8"><title>ISS</title></circle>
+</svg>"##,
+        iss_lat = answer.iss_latitude,
+        iss_lon = answer.iss_longitude,
+        distance = thousands(answer.distance_km),
+        place = escape(&answer.place_name),
+        land = WORLD_LAND_PATH.trim(),
+    )
+}
+
+/// Equirectangular projection onto the 360 x 180 map.
+fn project(latitude: f64, longitude: f64) -> (f64, f64) {
+    (longitude.clamp(-180.0, 180.0) + 180.0, 90.0 - latitude.clamp(-90.0, 90.0))
+}
+
+/// `12345.6` -> `12,345.60`.
+fn thousands(value: f64) -> String {
+    let fixed = format!("{:.2}", value.abs());
+    let (whole, fraction) = fixed.split_once('.').unwrap_or((&fixed, "00"));
+    let mut grouped = String::new();
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    let sign = if value < 0.0 { "-" } else { "" };
+    format!("{sign}{grouped}.{fraction}")
+}
+
+/// Grafana Explore on Tempo with this trace id.
+pub fn grafana_trace_link(grafana: &Url, trace_id: &str) -> String {
+    let panes = serde_json::json!({
+        "iss": {
+            "datasource": TEMPO_DATASOURCE_UID,
+            "queries": [{
+                "refId": "A",
+                "datasource": { "type": "tempo", "uid": TEMPO_DATASOURCE_UID },
+                "queryType": "traceql",
+                "query": trace_id,
+            }],
+            "range": { "from": "now-1h", "to": "now" },
+        }
+    });
+    let mut url = grafana.join("explore").unwrap_or_else(|_| grafana.clone());
+    url.query_pairs_mut().append_pair("schemaVersion", "1").append_pair("panes", &panes.to_string());
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_get_thousands_separators() {
+        assert_eq!(thousands(12345.6), "12,345.60");
+        assert_eq!(thousands(999.999), "1,000.00");
+        assert_eq!(thousands(0.5), "0.50");
+        assert_eq!(thousands(1234567.0), "1,234,567.00");
+    }
+
+    #[test]
+    fn the_map_places_markers_by_longitude_and_latitude() {
+        assert_eq!(project(0.0, 0.0), (180.0, 90.0));
+        assert_eq!(project(90.0, -180.0), (0.0, 0.0));
+        assert_eq!(project(-90.0, 180.0), (360.0, 180.0));
+    }
+
+    #[test]
+    fn user_text_is_escaped_in_the_form_and_in_errors() {
+        let page = render("<b>x</b>", &Outcome::Error("No coordinates found for location '<b>x</b>'".into()), None);
+        assert!(!page.contains("<b>x</b>"));
+        assert_eq!(page.matches("&lt;b&gt;x&lt;/b&gt;").count(), 2);
+    }
+
+    #[test]
+    fn the_trace_link_opens_tempo_with_the_trace_id() {
+        let link = grafana_trace_link(&Url::parse("http://127.0.0.1:3000/").unwrap(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert!(link.starts_with("http://127.0.0.1:3000/explore?schemaVersion=1&panes="), "{link}");
+        let panes = Url::parse(&link).unwrap().query_pairs().find(|(k, _)| k == "panes").unwrap().1.into_owned();
+        let panes: serde_json::Value = serde_json::from_str(&panes).unwrap();
+        assert_eq!(panes["iss"]["queries"][0]["query"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    }
+}
