@@ -24,7 +24,10 @@ mod tests {
 
     #[test]
     fn markup_is_made_inert() {
-        assert_eq!(escape("<script>alert('x')</script>"), "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;");
+        assert_eq!(
+            escape("<script>alert('x')</script>"),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
+        );
         assert_eq!(escape("a \"b\" & c"), "a &quot;b&quot; &amp; c");
         assert_eq!(escape("São\u{0}"), "São\u{FFFD}");
     }

@@ -9,4 +9,7 @@ pub mod startup;
 
 pub use config::Config;
 
-pub const SERVICE: telemetry::ServiceInfo = telemetry::ServiceInfo { name: "frontend", version: env!("CARGO_PKG_VERSION") };
+pub const SERVICE: telemetry::ServiceInfo = telemetry::ServiceInfo {
+    name: "frontend",
+    version: env!("CARGO_PKG_VERSION"),
+};

@@ -36,7 +36,10 @@ pub fn render(location: &str, outcome: &Outcome, trace_link: Option<&str>) -> St
     let body = match outcome {
         Outcome::Form => String::new(),
         Outcome::Answer(answer) => answer_html(answer),
-        Outcome::Error(message) => format!("<p id=\"error\" class=\"error\" role=\"alert\">{}</p>", escape(message)),
+        Outcome::Error(message) => format!(
+            "<p id=\"error\" class=\"error\" role=\"alert\">{}</p>",
+            escape(message)
+        ),
     };
     let trace = trace_link
         .map(|href| {
@@ -103,7 +106,10 @@ fn answer_html(answer: &Answer) -> String {
 
 /// Equirectangular projection onto the 360 x 180 map.
 fn project(latitude: f64, longitude: f64) -> (f64, f64) {
-    (longitude.clamp(-180.0, 180.0) + 180.0, 90.0 - latitude.clamp(-90.0, 90.0))
+    (
+        longitude.clamp(-180.0, 180.0) + 180.0,
+        90.0 - latitude.clamp(-90.0, 90.0),
+    )
 }
 
 /// `12345.6` -> `12,345.60`.
@@ -136,7 +142,9 @@ pub fn grafana_trace_link(grafana: &Url, trace_id: &str) -> String {
         }
     });
     let mut url = grafana.join("explore").unwrap_or_else(|_| grafana.clone());
-    url.query_pairs_mut().append_pair("schemaVersion", "1").append_pair("panes", &panes.to_string());
+    url.query_pairs_mut()
+        .append_pair("schemaVersion", "1")
+        .append_pair("panes", &panes.to_string());
     url.to_string()
 }
 
@@ -161,17 +169,36 @@ mod tests {
 
     #[test]
     fn user_text_is_escaped_in_the_form_and_in_errors() {
-        let page = render("<b>x</b>", &Outcome::Error("No coordinates found for location '<b>x</b>'".into()), None);
+        let page = render(
+            "<b>x</b>",
+            &Outcome::Error("No coordinates found for location '<b>x</b>'".into()),
+            None,
+        );
         assert!(!page.contains("<b>x</b>"));
         assert_eq!(page.matches("&lt;b&gt;x&lt;/b&gt;").count(), 2);
     }
 
     #[test]
     fn the_trace_link_opens_tempo_with_the_trace_id() {
-        let link = grafana_trace_link(&Url::parse("http://127.0.0.1:3000/").unwrap(), "4bf92f3577b34da6a3ce929d0e0e4736");
-        assert!(link.starts_with("http://127.0.0.1:3000/explore?schemaVersion=1&panes="), "{link}");
-        let panes = Url::parse(&link).unwrap().query_pairs().find(|(k, _)| k == "panes").unwrap().1.into_owned();
+        let link = grafana_trace_link(
+            &Url::parse("http://127.0.0.1:3000/").unwrap(),
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+        );
+        assert!(
+            link.starts_with("http://127.0.0.1:3000/explore?schemaVersion=1&panes="),
+            "{link}"
+        );
+        let panes = Url::parse(&link)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "panes")
+            .unwrap()
+            .1
+            .into_owned();
         let panes: serde_json::Value = serde_json::from_str(&panes).unwrap();
-        assert_eq!(panes["iss"]["queries"][0]["query"], "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(
+            panes["iss"]["queries"][0]["query"],
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
     }
 }

@@ -31,7 +31,10 @@ async fn page_for_query(
     match single_param(request.query_string(), "location") {
         Ok(None) => html(StatusCode::OK, render("", &Outcome::Form, None)),
         Ok(Some(location)) => answer_page(&request, &settings, &client, location).await,
-        Err(error) => html(StatusCode::BAD_REQUEST, render("", &Outcome::Error(format!("{error}.")), None)),
+        Err(error) => html(
+            StatusCode::BAD_REQUEST,
+            render("", &Outcome::Error(format!("{error}.")), None),
+        ),
     }
 }
 
@@ -43,8 +46,13 @@ async fn page_for_form(
 ) -> HttpResponse {
     let body = String::from_utf8_lossy(&body);
     match single_param(&body, "location") {
-        Ok(location) => answer_page(&request, &settings, &client, location.unwrap_or_default()).await,
-        Err(error) => html(StatusCode::BAD_REQUEST, render("", &Outcome::Error(format!("{error}.")), None)),
+        Ok(location) => {
+            answer_page(&request, &settings, &client, location.unwrap_or_default()).await
+        }
+        Err(error) => html(
+            StatusCode::BAD_REQUEST,
+            render("", &Outcome::Error(format!("{error}.")), None),
+        ),
     }
 }
 
@@ -56,19 +64,28 @@ async fn answer_page(
 ) -> HttpResponse {
     telemetry::record_incoming_request(request);
     let (status, outcome) = if location.trim().is_empty() {
-        (StatusCode::BAD_REQUEST, Outcome::Error("Please enter a place.".into()))
+        (
+            StatusCode::BAD_REQUEST,
+            Outcome::Error("Please enter a place.".into()),
+        )
     } else {
         ask_gateway(settings, client, &location).await
     };
     let trace_id = get_active_span(|span| span.span_context().trace_id());
     let link = match (&settings.grafana, trace_id) {
-        (Some(grafana), id) if id != TraceId::INVALID => Some(grafana_trace_link(grafana, &id.to_string())),
+        (Some(grafana), id) if id != TraceId::INVALID => {
+            Some(grafana_trace_link(grafana, &id.to_string()))
+        }
         _ => None,
     };
     html(status, render(&location, &outcome, link.as_deref()))
 }
 
-async fn ask_gateway(settings: &FrontendSettings, client: &TracedClient, location: &str) -> (StatusCode, Outcome) {
+async fn ask_gateway(
+    settings: &FrontendSettings,
+    client: &TracedClient,
+    location: &str,
+) -> (StatusCode, Outcome) {
     let mut url = settings.gateway.clone();
     url.query_pairs_mut().append_pair("location", location);
     let response = match client.get(&url).await {
@@ -76,8 +93,14 @@ async fn ask_gateway(settings: &FrontendSettings, client: &TracedClient, locatio
         Err(error) => {
             log::error!("gateway call failed: {error}");
             let (status, message) = match error {
-                UpstreamError::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "The service took too long to answer. Please try again."),
-                _ => (StatusCode::BAD_GATEWAY, "The service is unavailable right now. Please try again later."),
+                UpstreamError::Timeout { .. } => (
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "The service took too long to answer. Please try again.",
+                ),
+                _ => (
+                    StatusCode::BAD_GATEWAY,
+                    "The service is unavailable right now. Please try again later.",
+                ),
             };
             return (status, Outcome::Error(message.into()));
         }
@@ -88,11 +111,16 @@ async fn ask_gateway(settings: &FrontendSettings, client: &TracedClient, locatio
             return (StatusCode::OK, Outcome::Answer(answer));
         }
         log::error!("gateway answered 200 without a usable answer");
-        return (StatusCode::BAD_GATEWAY, Outcome::Error("The service gave an unusable answer.".into()));
+        return (
+            StatusCode::BAD_GATEWAY,
+            Outcome::Error("The service gave an unusable answer.".into()),
+        );
     }
-    let message = body.get("error").and_then(Value::as_str).map(str::to_owned).unwrap_or_else(|| {
-        format!("The service failed (HTTP {}).", response.status.as_u16())
-    });
+    let message = body
+        .get("error")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("The service failed (HTTP {}).", response.status.as_u16()));
     if response.status.is_server_error() {
         log::error!("gateway answered HTTP {}: {message}", response.status);
     }
@@ -113,5 +141,7 @@ fn parse_answer(body: &Value) -> Option<Answer> {
 }
 
 fn html(status: StatusCode, page: String) -> HttpResponse {
-    HttpResponse::build(status).content_type("text/html; charset=utf-8").body(page)
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(page)
 }

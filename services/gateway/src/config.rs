@@ -25,7 +25,16 @@ impl Config {
         })
     }
 
-    pub fn for_tests(geolocator_url: Url, iss_distance_url: Url, upstream_timeout: Duration) -> Self {
-        Self { listen: ListenConfig::ephemeral(), geolocator_url, iss_distance_url, upstream_timeout }
+    pub fn for_tests(
+        geolocator_url: Url,
+        iss_distance_url: Url,
+        upstream_timeout: Duration,
+    ) -> Self {
+        Self {
+            listen: ListenConfig::ephemeral(),
+            geolocator_url,
+            iss_distance_url,
+            upstream_timeout,
+        }
     }
 }

@@ -12,28 +12,56 @@ use url::Url;
 pub enum DownstreamError {
     /// A downstream 4xx, passed through as is.
     #[error("{service} rejected the request with HTTP {status}")]
-    Rejected { service: &'static str, status: StatusCode, body: Value },
+    Rejected {
+        service: &'static str,
+        status: StatusCode,
+        body: Value,
+    },
     #[error("{service} did not answer in time")]
     Timeout { service: &'static str },
     #[error("{service} is unavailable: {reason}")]
-    Unavailable { service: &'static str, reason: String },
+    Unavailable {
+        service: &'static str,
+        reason: String,
+    },
 }
 
 /// `GET url` on `service`, expecting a JSON object.
-pub async fn get_json(client: &TracedClient, service: &'static str, url: &Url) -> Result<Value, DownstreamError> {
+pub async fn get_json(
+    client: &TracedClient,
+    service: &'static str,
+    url: &Url,
+) -> Result<Value, DownstreamError> {
     let response = client.get(url).await.map_err(|error| match error {
         UpstreamError::Timeout { .. } => DownstreamError::Timeout { service },
-        other => DownstreamError::Unavailable { service, reason: other.to_string() },
+        other => DownstreamError::Unavailable {
+            service,
+            reason: other.to_string(),
+        },
     })?;
-    let body: Option<Value> = serde_json::from_slice(&response.body).ok().filter(Value::is_object);
+    let body: Option<Value> = serde_json::from_slice(&response.body)
+        .ok()
+        .filter(Value::is_object);
     let status = response.status;
     if status.is_client_error() {
         // Pass the downstream's own explanation through; a body that is not JSON gets a plain one.
-        let body = body.unwrap_or_else(|| serde_json::json!({ "error": format!("{service} rejected the request.") }));
-        return Err(DownstreamError::Rejected { service, status, body });
+        let body = body.unwrap_or_else(
+            || serde_json::json!({ "error": format!("{service} rejected the request.") }),
+        );
+        return Err(DownstreamError::Rejected {
+            service,
+            status,
+            body,
+        });
     }
     if !status.is_success() {
-        return Err(DownstreamError::Unavailable { service, reason: format!("HTTP {status}") });
+        return Err(DownstreamError::Unavailable {
+            service,
+            reason: format!("HTTP {status}"),
+        });
     }
-    body.ok_or_else(|| DownstreamError::Unavailable { service, reason: "the answer is not a JSON object".into() })
+    body.ok_or_else(|| DownstreamError::Unavailable {
+        service,
+        reason: "the answer is not a JSON object".into(),
+    })
 }

@@ -35,13 +35,17 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            Self::Downstream(DownstreamError::Rejected { status, body, .. }) => HttpResponse::build(*status).json(body),
-            Self::Downstream(DownstreamError::Timeout { service }) => {
-                json_error(self.status_code(), format!("The {service} service did not answer in time."))
+            Self::Downstream(DownstreamError::Rejected { status, body, .. }) => {
+                HttpResponse::build(*status).json(body)
             }
-            Self::Downstream(DownstreamError::Unavailable { service, .. }) => {
-                json_error(self.status_code(), format!("The {service} service is unavailable."))
-            }
+            Self::Downstream(DownstreamError::Timeout { service }) => json_error(
+                self.status_code(),
+                format!("The {service} service did not answer in time."),
+            ),
+            Self::Downstream(DownstreamError::Unavailable { service, .. }) => json_error(
+                self.status_code(),
+                format!("The {service} service is unavailable."),
+            ),
             Self::BadRequest(message) => json_error(self.status_code(), message.clone()),
         }
     }
@@ -69,17 +73,35 @@ async fn distance_from_place(
     if location.trim().is_empty() {
         return Err(ApiError::BadRequest("No location given".into()));
     }
-    let place = get_json(&client, "geolocator", &with_query(&downstreams.geolocator, &[("location", &location)]))
-        .await
-        .inspect_err(|error| log_failure(error))?;
-    let coordinate = |name: &str| place.get(name).and_then(Value::as_f64).map(|v| v.to_string());
-    let (Some(latitude), Some(longitude)) = (coordinate("latitude"), coordinate("longitude")) else {
-        let error = DownstreamError::Unavailable { service: "geolocator", reason: "answer without coordinates".into() };
+    let place = get_json(
+        &client,
+        "geolocator",
+        &with_query(&downstreams.geolocator, &[("location", &location)]),
+    )
+    .await
+    .inspect_err(|error| log_failure(error))?;
+    let coordinate = |name: &str| {
+        place
+            .get(name)
+            .and_then(Value::as_f64)
+            .map(|v| v.to_string())
+    };
+    let (Some(latitude), Some(longitude)) = (coordinate("latitude"), coordinate("longitude"))
+    else {
+        let error = DownstreamError::Unavailable {
+            service: "geolocator",
+            reason: "answer without coordinates".into(),
+        };
         log_failure(&error);
         return Err(error.into());
     };
-    let url = with_query(&downstreams.iss_distance, &[("latitude", &latitude), ("longitude", &longitude)]);
-    let mut answer = get_json(&client, "iss-distance", &url).await.inspect_err(|error| log_failure(error))?;
+    let url = with_query(
+        &downstreams.iss_distance,
+        &[("latitude", &latitude), ("longitude", &longitude)],
+    );
+    let mut answer = get_json(&client, "iss-distance", &url)
+        .await
+        .inspect_err(|error| log_failure(error))?;
     answer["place"] = place;
     Ok(HttpResponse::Ok().json(answer))
 }

@@ -25,7 +25,10 @@ pub const DEFAULT_NOMINATIM_URL: &str = "https://nominatim.openstreetmap.org/sea
 
 impl Config {
     pub fn from_env(env: &EnvReader) -> Result<Self, ConfigError> {
-        let geocoder = match env.choice("GEOCODER", "gazetteer", &["gazetteer", "nominatim"])?.as_str() {
+        let geocoder = match env
+            .choice("GEOCODER", "gazetteer", &["gazetteer", "nominatim"])?
+            .as_str()
+        {
             "nominatim" => GeocoderKind::Nominatim,
             _ => GeocoderKind::Gazetteer,
         };

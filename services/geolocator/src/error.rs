@@ -25,7 +25,9 @@ impl From<GeocodeError> for ApiError {
         match error {
             GeocodeError::InvalidCoordinates(message) => Self::BadRequest(message),
             GeocodeError::Nominatim(NominatimError::Busy) => Self::Busy,
-            GeocodeError::Nominatim(NominatimError::Upstream(UpstreamError::Timeout { .. })) => Self::UpstreamTimeout,
+            GeocodeError::Nominatim(NominatimError::Upstream(UpstreamError::Timeout {
+                ..
+            })) => Self::UpstreamTimeout,
             GeocodeError::Nominatim(other) => Self::Upstream(other.to_string()),
         }
     }

@@ -5,7 +5,10 @@
 pub fn fold(text: &str) -> String {
     let ascii = deunicode::deunicode(text);
     let mut key = String::with_capacity(ascii.len());
-    for word in ascii.split(|c: char| !c.is_ascii_alphanumeric()).filter(|word| !word.is_empty()) {
+    for word in ascii
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+    {
         if !key.is_empty() {
             key.push(' ');
         }

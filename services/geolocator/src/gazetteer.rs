@@ -67,7 +67,9 @@ impl Gazetteer {
     /// Decompresses and indexes the shipped data (a few hundred milliseconds in debug builds).
     pub fn load() -> Result<Self, GazetteerError> {
         let mut text = String::new();
-        GzDecoder::new(CITIES_GZ).read_to_string(&mut text).map_err(|e| GazetteerError(e.to_string()))?;
+        GzDecoder::new(CITIES_GZ)
+            .read_to_string(&mut text)
+            .map_err(|e| GazetteerError(e.to_string()))?;
         Self::from_tsv(&text, COUNTRIES_TSV)
     }
 
@@ -77,18 +79,25 @@ impl Gazetteer {
         let mut names: Vec<(String, bool, u32)> = Vec::new();
         for (line_number, line) in cities_tsv.lines().enumerate().skip(1) {
             let fields: Vec<&str> = line.split('\t').collect();
-            let [name, latitude, longitude, country, admin1, population, alternates] = fields[..] else {
-                return Err(GazetteerError(format!("line {}: expected 7 columns", line_number + 1)));
+            let [name, latitude, longitude, country, admin1, population, alternates] = fields[..]
+            else {
+                return Err(GazetteerError(format!(
+                    "line {}: expected 7 columns",
+                    line_number + 1
+                )));
             };
             let number = |text: &str| {
-                text.parse::<f64>().map_err(|_| GazetteerError(format!("line {}: bad number '{text}'", line_number + 1)))
+                text.parse::<f64>().map_err(|_| {
+                    GazetteerError(format!("line {}: bad number '{text}'", line_number + 1))
+                })
             };
             let city = City {
                 name: name.into(),
                 latitude: number(latitude)?,
                 longitude: number(longitude)?,
-                country_code: country_code(country)
-                    .ok_or_else(|| GazetteerError(format!("line {}: bad country '{country}'", line_number + 1)))?,
+                country_code: country_code(country).ok_or_else(|| {
+                    GazetteerError(format!("line {}: bad country '{country}'", line_number + 1))
+                })?,
                 admin1: admin1.into(),
                 population: number(population)? as u64,
             };
@@ -108,7 +117,11 @@ impl Gazetteer {
         for (key, _alternate, city) in names {
             let key_start = keys.len() as u32;
             keys.push_str(&key);
-            index.push(IndexEntry { key_start, key_end: keys.len() as u32, city });
+            index.push(IndexEntry {
+                key_start,
+                key_end: keys.len() as u32,
+                city,
+            });
         }
 
         let mut countries = HashMap::new();
@@ -116,9 +129,12 @@ impl Gazetteer {
         for line in countries_tsv.lines().skip(1) {
             let fields: Vec<&str> = line.split('\t').collect();
             let [iso2, iso3, name, alternates] = fields[..] else {
-                return Err(GazetteerError(format!("countries: expected 4 columns in '{line}'")));
+                return Err(GazetteerError(format!(
+                    "countries: expected 4 columns in '{line}'"
+                )));
             };
-            let code = country_code(iso2).ok_or_else(|| GazetteerError(format!("countries: bad code '{iso2}'")))?;
+            let code = country_code(iso2)
+                .ok_or_else(|| GazetteerError(format!("countries: bad code '{iso2}'")))?;
             country_names.insert(code, name.into());
             for alias in [iso2, iso3, name].into_iter().chain(alternates.split('|')) {
                 let key = fold(alias);
@@ -127,7 +143,13 @@ impl Gazetteer {
                 }
             }
         }
-        Ok(Self { cities, keys, index, countries, country_names })
+        Ok(Self {
+            cities,
+            keys,
+            index,
+            countries,
+            country_names,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -159,17 +181,30 @@ impl Gazetteer {
         let (name, qualifier) = query.rsplit_once(',')?;
         let (name, qualifier) = (fold(name), fold(qualifier));
         if let Some(code) = self.countries.get(&qualifier) {
-            if let Some(city) = self.candidates(&name).find(|city| &city.country_code == code) {
+            if let Some(city) = self
+                .candidates(&name)
+                .find(|city| &city.country_code == code)
+            {
                 return Some(self.place(city));
             }
         }
-        let by_division = self.candidates(&name).find(|city| fold(&city.admin1) == qualifier);
+        let by_division = self
+            .candidates(&name)
+            .find(|city| fold(&city.admin1) == qualifier);
         by_division.map(|city| self.place(city))
     }
 
     fn place(&self, city: &City) -> Place {
-        let country = self.country_names.get(&city.country_code).map(|n| n.as_ref()).unwrap_or(city.country_code());
-        Place { latitude: city.latitude, longitude: city.longitude, name: format!("{}, {country}", city.name) }
+        let country = self
+            .country_names
+            .get(&city.country_code)
+            .map(|n| n.as_ref())
+            .unwrap_or(city.country_code());
+        Place {
+            latitude: city.latitude,
+            longitude: city.longitude,
+            name: format!("{}, {country}", city.name),
+        }
     }
 }
 
@@ -184,7 +219,8 @@ fn country_code(text: &str) -> Option<[u8; 2]> {
 mod tests {
     use super::*;
 
-    const CITIES: &str = "name\tlatitude\tlongitude\tcountry_code\tadmin1\tpopulation\talternate_names
+    const CITIES: &str =
+        "name\tlatitude\tlongitude\tcountry_code\tadmin1\tpopulation\talternate_names
 Big Town\t1\t1\tGB\tENG\t900\tGrande Ville
 Paris\t48.85\t2.35\tFR\t11\t800\tLutetia
 Grande Ville\t2\t2\tFR\t11\t100\t
@@ -208,14 +244,20 @@ IL\tISR\tIsrael\t
         assert_eq!(g.lookup("paris").unwrap().name, "Paris, France");
         assert_eq!(g.lookup("Paris, USA").unwrap().name, "Paris, United States");
         assert_eq!(g.lookup("paris , us").unwrap().latitude, 33.66);
-        assert_eq!(g.lookup("Springfield, IL").unwrap().name, "Springfield, United States");
+        assert_eq!(
+            g.lookup("Springfield, IL").unwrap().name,
+            "Springfield, United States"
+        );
         assert!(g.lookup("Paris, Britain").is_none());
         assert!(g.lookup("Atlantis").is_none());
     }
 
     #[test]
     fn a_city_s_own_name_beats_a_bigger_city_s_alternate_name() {
-        assert_eq!(small().lookup("Grande Ville").unwrap().name, "Grande Ville, France");
+        assert_eq!(
+            small().lookup("Grande Ville").unwrap().name,
+            "Grande Ville, France"
+        );
         assert_eq!(small().lookup("lutetia").unwrap().name, "Paris, France");
     }
 }

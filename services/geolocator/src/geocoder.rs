@@ -17,7 +17,9 @@ static LOOKUPS: LazyLock<Counter<u64>> = LazyLock::new(|| {
     telemetry::meter()
         .u64_counter("geocoder.lookups")
         .with_unit("{lookup}")
-        .with_description("Geocoder lookups by source, result (hit/miss/error) and whether the cache answered.")
+        .with_description(
+            "Geocoder lookups by source, result (hit/miss/error) and whether the cache answered.",
+        )
         .build()
 });
 
@@ -55,11 +57,19 @@ pub struct Geocoder {
 
 impl Geocoder {
     pub fn new(kind: GeocoderKind, gazetteer: Gazetteer, nominatim: Nominatim) -> Self {
-        Self { kind, gazetteer, nominatim }
+        Self {
+            kind,
+            gazetteer,
+            nominatim,
+        }
     }
 
     /// Resolves `location` (already checked to be non-blank). `Ok(None)` means not found.
-    pub async fn locate(&self, client: &TracedClient, location: &str) -> Result<Option<(Place, Source)>, GeocodeError> {
+    pub async fn locate(
+        &self,
+        client: &TracedClient,
+        location: &str,
+    ) -> Result<Option<(Place, Source)>, GeocodeError> {
         if let Some(coordinates) = as_coordinates(location) {
             let place = coordinates.map_err(GeocodeError::InvalidCoordinates)?;
             record(Source::Coordinates, "hit", false);
@@ -68,12 +78,28 @@ impl Geocoder {
         match self.kind {
             GeocoderKind::Gazetteer => {
                 let place = self.gazetteer.lookup(location);
-                record(Source::Gazetteer, if place.is_some() { "hit" } else { "miss" }, false);
+                record(
+                    Source::Gazetteer,
+                    if place.is_some() { "hit" } else { "miss" },
+                    false,
+                );
                 Ok(place.map(|place| (place, Source::Gazetteer)))
             }
-            GeocoderKind::Nominatim => match self.nominatim.lookup(client, &fold(location), location).await {
+            GeocoderKind::Nominatim => match self
+                .nominatim
+                .lookup(client, &fold(location), location)
+                .await
+            {
                 Ok(answer) => {
-                    record(Source::Nominatim, if answer.place.is_some() { "hit" } else { "miss" }, answer.cached);
+                    record(
+                        Source::Nominatim,
+                        if answer.place.is_some() {
+                            "hit"
+                        } else {
+                            "miss"
+                        },
+                        answer.cached,
+                    );
                     Ok(answer.place.map(|place| (place, Source::Nominatim)))
                 }
                 Err(error) => {
@@ -107,7 +133,11 @@ fn as_coordinates(text: &str) -> Option<Result<Place, String>> {
     }
     Some(parse_latitude(latitude).and_then(|lat| {
         let lon = parse_longitude(longitude)?;
-        Ok(Place { latitude: lat, longitude: lon, name: format!("{lat}, {lon}") })
+        Ok(Place {
+            latitude: lat,
+            longitude: lon,
+            name: format!("{lat}, {lon}"),
+        })
     }))
 }
 

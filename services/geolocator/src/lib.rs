@@ -15,5 +15,7 @@ pub mod startup;
 
 pub use config::Config;
 
-pub const SERVICE: telemetry::ServiceInfo =
-    telemetry::ServiceInfo { name: "geolocator-service", version: env!("CARGO_PKG_VERSION") };
+pub const SERVICE: telemetry::ServiceInfo = telemetry::ServiceInfo {
+    name: "geolocator-service",
+    version: env!("CARGO_PKG_VERSION"),
+};

@@ -41,7 +41,10 @@ struct RateLimiter {
 impl RateLimiter {
     /// Reserves the next slot and returns how long to wait for it, or `None` if that is longer than `max_wait`.
     fn reserve(&self, max_wait: Duration) -> Option<Duration> {
-        let mut next_slot = self.next_slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut next_slot = self
+            .next_slot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let now = Instant::now();
         let slot = (*next_slot).max(now);
         let wait = slot - now;
@@ -77,32 +80,57 @@ impl Nominatim {
     pub fn new(url: Url, interval: Duration, max_wait: Duration) -> Self {
         Self {
             url,
-            limiter: RateLimiter { interval, next_slot: Mutex::new(Instant::now()) },
+            limiter: RateLimiter {
+                interval,
+                next_slot: Mutex::new(Instant::now()),
+            },
             max_wait,
             cache: Mutex::default(),
         }
     }
 
     /// `key` is the folded query (cache key); `query` is what is sent.
-    pub async fn lookup(&self, client: &TracedClient, key: &str, query: &str) -> Result<NominatimAnswer, NominatimError> {
+    pub async fn lookup(
+        &self,
+        client: &TracedClient,
+        key: &str,
+        query: &str,
+    ) -> Result<NominatimAnswer, NominatimError> {
         if let Some(place) = self.cached(key) {
-            return Ok(NominatimAnswer { place, cached: true });
+            return Ok(NominatimAnswer {
+                place,
+                cached: true,
+            });
         }
-        let wait = self.limiter.reserve(self.max_wait).ok_or(NominatimError::Busy)?;
+        let wait = self
+            .limiter
+            .reserve(self.max_wait)
+            .ok_or(NominatimError::Busy)?;
         tokio::time::sleep(wait).await;
         let mut url = self.url.clone();
-        url.query_pairs_mut().append_pair("q", query).append_pair("format", "jsonv2").append_pair("limit", "1");
+        url.query_pairs_mut()
+            .append_pair("q", query)
+            .append_pair("format", "jsonv2")
+            .append_pair("limit", "1");
         let response = client.get(&url).await?;
         if !response.status.is_success() {
             return Err(NominatimError::Status(response.status.as_u16()));
         }
         let place = parse(&response.body)?;
         self.remember(key, place.clone());
-        Ok(NominatimAnswer { place, cached: false })
+        Ok(NominatimAnswer {
+            place,
+            cached: false,
+        })
     }
 
     fn cached(&self, key: &str) -> Option<Option<Place>> {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner()).entries.get(key).cloned()
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entries
+            .get(key)
+            .cloned()
     }
 
     fn remember(&self, key: &str, place: Option<Place>) {
@@ -119,14 +147,20 @@ impl Nominatim {
 }
 
 fn parse(body: &[u8]) -> Result<Option<Place>, NominatimError> {
-    let results: Vec<SearchResult> =
-        serde_json::from_slice(body).map_err(|error| NominatimError::Malformed(error.to_string()))?;
+    let results: Vec<SearchResult> = serde_json::from_slice(body)
+        .map_err(|error| NominatimError::Malformed(error.to_string()))?;
     let Some(first) = results.into_iter().next() else {
         return Ok(None);
     };
-    let latitude = service_common::coordinates::parse_latitude(&first.lat).map_err(NominatimError::Malformed)?;
-    let longitude = service_common::coordinates::parse_longitude(&first.lon).map_err(NominatimError::Malformed)?;
-    Ok(Some(Place { latitude, longitude, name: first.display_name }))
+    let latitude = service_common::coordinates::parse_latitude(&first.lat)
+        .map_err(NominatimError::Malformed)?;
+    let longitude = service_common::coordinates::parse_longitude(&first.lon)
+        .map_err(NominatimError::Malformed)?;
+    Ok(Some(Place {
+        latitude,
+        longitude,
+        name: first.display_name,
+    }))
 }
 
 #[cfg(test)]
@@ -135,17 +169,25 @@ mod tests {
 
     #[test]
     fn slots_are_an_interval_apart_and_long_queues_are_refused() {
-        let limiter = RateLimiter { interval: Duration::from_secs(1), next_slot: Mutex::new(Instant::now()) };
+        let limiter = RateLimiter {
+            interval: Duration::from_secs(1),
+            next_slot: Mutex::new(Instant::now()),
+        };
         assert!(limiter.reserve(Duration::from_secs(2)).unwrap() < Duration::from_millis(50));
         let second = limiter.reserve(Duration::from_secs(2)).unwrap();
         assert!(second > Duration::from_millis(900), "{second:?}");
         assert!(limiter.reserve(Duration::from_secs(2)).unwrap() > Duration::from_millis(1900));
-        assert!(limiter.reserve(Duration::from_secs(2)).is_none(), "a 3 s wait exceeds the 2 s bound");
+        assert!(
+            limiter.reserve(Duration::from_secs(2)).is_none(),
+            "a 3 s wait exceeds the 2 s bound"
+        );
     }
 
     #[test]
     fn parses_results_and_rejects_garbage() {
-        let found = parse(br#"[{"lat":"48.85","lon":"2.35","display_name":"Paris, France"}]"#).unwrap().unwrap();
+        let found = parse(br#"[{"lat":"48.85","lon":"2.35","display_name":"Paris, France"}]"#)
+            .unwrap()
+            .unwrap();
         assert_eq!(found.name, "Paris, France");
         assert_eq!(parse(b"[]").unwrap(), None);
         assert!(parse(br#"[{"lat":"x","lon":"2","display_name":"?"}]"#).is_err());

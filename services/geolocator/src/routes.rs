@@ -25,13 +25,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// The location text from the query: present, not blank, not too long.
 pub fn location_param(query: &str) -> Result<String, String> {
-    let text = single_param(query, "location").map_err(|error| format!("{error}."))?.unwrap_or_default();
+    let text = single_param(query, "location")
+        .map_err(|error| format!("{error}."))?
+        .unwrap_or_default();
     let text = text.trim();
     if text.is_empty() {
         return Err("No location given".to_owned());
     }
     if text.chars().count() > MAX_LOCATION_CHARS {
-        return Err(format!("Location is too long (at most {MAX_LOCATION_CHARS} characters)."));
+        return Err(format!(
+            "Location is too long (at most {MAX_LOCATION_CHARS} characters)."
+        ));
     }
     Ok(text.to_owned())
 }
@@ -44,7 +48,10 @@ async fn locate(
     telemetry::record_incoming_request(&request);
     let location = location_param(request.query_string()).map_err(ApiError::BadRequest)?;
     let found = in_span("getting-coordinates-for-location", vec![], async {
-        geocoder.locate(&client, &location).await.map_err(ApiError::from)
+        geocoder
+            .locate(&client, &location)
+            .await
+            .map_err(ApiError::from)
     })
     .await?;
     let (place, source) = found.ok_or_else(|| ApiError::NotFound(location.clone()))?;

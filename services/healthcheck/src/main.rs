@@ -170,7 +170,10 @@ mod tests {
         let (port, server) = serve_once("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         assert_eq!(probe(&local(port, "/healthz"), TIMEOUT), Ok(()));
         let request = server.join().unwrap();
-        assert!(request.starts_with("GET /healthz HTTP/1.0\r\n"), "{request}");
+        assert!(
+            request.starts_with("GET /healthz HTTP/1.0\r\n"),
+            "{request}"
+        );
     }
 
     #[test]

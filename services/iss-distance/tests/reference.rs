@@ -11,7 +11,9 @@ fn reference() -> Value {
 }
 
 fn f(value: &Value) -> f64 {
-    value.as_f64().unwrap_or_else(|| panic!("not a number: {value}"))
+    value
+        .as_f64()
+        .unwrap_or_else(|| panic!("not a number: {value}"))
 }
 
 #[test]
@@ -20,11 +22,24 @@ fn geodesic_distances_match_geographiclib_to_within_a_millimetre() {
     let pairs = reference["geodesic"]["pairs"].as_array().unwrap();
     assert!(pairs.len() >= 8);
     for pair in pairs {
-        let ours = geodesic_metres(f(&pair["lat1_deg"]), f(&pair["lon1_deg"]), f(&pair["lat2_deg"]), f(&pair["lon2_deg"]));
+        let ours = geodesic_metres(
+            f(&pair["lat1_deg"]),
+            f(&pair["lon1_deg"]),
+            f(&pair["lat2_deg"]),
+            f(&pair["lon2_deg"]),
+        );
         let expected = f(&pair["distance_m"]);
-        assert!((ours - expected).abs() < 0.001, "{}: {ours} m vs {expected} m", pair["label"]);
+        assert!(
+            (ours - expected).abs() < 0.001,
+            "{}: {ours} m vs {expected} m",
+            pair["label"]
+        );
         if let Some(published) = pair.get("published_distance_m") {
-            assert!((ours - f(published)).abs() < 0.001, "{} against the published value", pair["label"]);
+            assert!(
+                (ours - f(published)).abs() < 0.001,
+                "{} against the published value",
+                pair["label"]
+            );
         }
     }
 }
@@ -32,9 +47,14 @@ fn geodesic_distances_match_geographiclib_to_within_a_millimetre() {
 #[test]
 fn the_sgp4_sub_satellite_point_matches_skyfield_to_within_a_kilometre() {
     let reference = reference();
-    assert_eq!(reference["tle"]["line1"].as_str().unwrap(), SHIPPED_TLE.lines().nth(1).unwrap().trim());
+    assert_eq!(
+        reference["tle"]["line1"].as_str().unwrap(),
+        SHIPPED_TLE.lines().nth(1).unwrap().trim()
+    );
     let model = Sgp4Model::from_tle(SHIPPED_TLE).unwrap();
-    assert!((model.epoch_unix_seconds() - f(&reference["tle"]["epoch_unix_seconds"])).abs() < 0.001);
+    assert!(
+        (model.epoch_unix_seconds() - f(&reference["tle"]["epoch_unix_seconds"])).abs() < 0.001
+    );
     let samples = reference["sgp4"]["samples"].as_array().unwrap();
     assert_eq!(samples.len(), 4);
     for sample in samples {
@@ -45,7 +65,15 @@ fn the_sgp4_sub_satellite_point_matches_skyfield_to_within_a_kilometre() {
             f(&sample["subpoint_latitude_deg"]),
             f(&sample["subpoint_longitude_deg"]),
         );
-        assert!(miss_m < 1000.0, "{}: {miss_m:.0} m from the reference", sample["label"]);
-        assert!((ours.altitude_km - f(&sample["altitude_km"])).abs() < 1.0, "{}: altitude", sample["label"]);
+        assert!(
+            miss_m < 1000.0,
+            "{}: {miss_m:.0} m from the reference",
+            sample["label"]
+        );
+        assert!(
+            (ours.altitude_km - f(&sample["altitude_km"])).abs() < 1.0,
+            "{}: altitude",
+            sample["label"]
+        );
     }
 }

@@ -6,8 +6,15 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 fn reference_pair(label: &str) -> Value {
-    let reference: Value = serde_json::from_str(include_str!("../fixtures/reference.json")).unwrap();
-    reference["geodesic"]["pairs"].as_array().unwrap().iter().find(|p| p["label"] == label).unwrap().clone()
+    let reference: Value =
+        serde_json::from_str(include_str!("../fixtures/reference.json")).unwrap();
+    reference["geodesic"]["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["label"] == label)
+        .unwrap()
+        .clone()
 }
 
 #[tokio::test]
@@ -23,7 +30,12 @@ async fn live_mode_answers_the_reference_distance_to_the_live_position() {
         .expect(1)
         .mount(&app.iss_api)
         .await;
-    let (status, body) = app.get(&format!("latitude={}&longitude={}", pair["lat1_deg"], pair["lon1_deg"])).await;
+    let (status, body) = app
+        .get(&format!(
+            "latitude={}&longitude={}",
+            pair["lat1_deg"], pair["lon1_deg"]
+        ))
+        .await;
     assert_eq!(status, 200, "{body}");
     let expected_km = (pair["distance_m"].as_f64().unwrap() / 10.0).round() / 100.0;
     assert_eq!(body["distance"].as_f64().unwrap(), expected_km);
@@ -36,13 +48,26 @@ async fn live_mode_answers_the_reference_distance_to_the_live_position() {
 #[tokio::test]
 async fn sgp4_mode_never_calls_the_api_and_answers_a_consistent_distance() {
     let app = spawn_app(PositionMode::Sgp4).await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200)).expect(0).mount(&app.iss_api).await;
-    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(0)
+        .mount(&app.iss_api)
+        .await;
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let (status, body) = app.get("latitude=-33.87&longitude=151.21").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["source"], "sgp4");
-    let (lat, lon) = (body["location"]["latitude"].as_f64().unwrap(), body["location"]["longitude"].as_f64().unwrap());
-    assert!(lat.abs() <= 52.0 && lon.abs() <= 180.0, "ISS inclination bounds latitude: {body}");
+    let (lat, lon) = (
+        body["location"]["latitude"].as_f64().unwrap(),
+        body["location"]["longitude"].as_f64().unwrap(),
+    );
+    assert!(
+        lat.abs() <= 52.0 && lon.abs() <= 180.0,
+        "ISS inclination bounds latitude: {body}"
+    );
     assert!((lat, lon) != (0.0, 0.0));
     let expected = (geodesic_metres(-33.87, 151.21, lat, lon) / 10.0).round() / 100.0;
     assert_eq!(body["distance"].as_f64().unwrap(), expected);

@@ -5,7 +5,9 @@ use iss_distance::config::PositionMode;
 async fn health_and_readiness_answer_200() {
     let app = spawn_app(PositionMode::Sgp4).await;
     for path in ["/healthz", "/readyz", "/metrics"] {
-        let response = reqwest::get(format!("{}{path}", app.address)).await.unwrap();
+        let response = reqwest::get(format!("{}{path}", app.address))
+            .await
+            .unwrap();
         assert_eq!(response.status().as_u16(), 200, "{path}");
     }
 }

@@ -13,7 +13,9 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn get(&self, query: &str) -> (u16, Value) {
-        let response = reqwest::get(format!("{}/?{query}", self.address)).await.expect("request sent");
+        let response = reqwest::get(format!("{}/?{query}", self.address))
+            .await
+            .expect("request sent");
         let status = response.status().as_u16();
         let body = response.json().await.expect("every answer is JSON");
         (status, body)
@@ -26,13 +28,22 @@ pub async fn spawn_app(mode: PositionMode) -> TestApp {
 }
 
 /// `api_url` overrides the mock's address (e.g. a closed port).
-pub async fn spawn_app_with_api(mode: PositionMode, iss_api: MockServer, api_url: Option<Url>) -> TestApp {
-    let url = api_url.unwrap_or_else(|| Url::parse(&format!("{}/iss-now.json", iss_api.uri())).unwrap());
+pub async fn spawn_app_with_api(
+    mode: PositionMode,
+    iss_api: MockServer,
+    api_url: Option<Url>,
+) -> TestApp {
+    let url =
+        api_url.unwrap_or_else(|| Url::parse(&format!("{}/iss-now.json", iss_api.uri())).unwrap());
     let metrics = MetricsRegistry::default();
     let app = startup::build(Config::for_tests(mode, url), metrics.clone()).expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    TestApp { address, iss_api, metrics }
+    TestApp {
+        address,
+        iss_api,
+        metrics,
+    }
 }
 
 pub fn iss_now(latitude: &str, longitude: &str) -> Value {
@@ -45,7 +56,9 @@ pub fn iss_now(latitude: &str, longitude: &str) -> Value {
 
 /// An error body is `{"error": "<sentence>"}` and nothing else.
 pub fn assert_error_body(body: &Value) -> &str {
-    let message = body["error"].as_str().unwrap_or_else(|| panic!("no error message in {body}"));
+    let message = body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error message in {body}"));
     assert!(!message.is_empty());
     assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
     message

@@ -1,6 +1,6 @@
 //! Black-box tests of iss-distance: the real app on port 0, the ISS API replaced by wiremock.
 
-mod helpers;
 mod distance;
 mod failures;
 mod health;
+mod helpers;

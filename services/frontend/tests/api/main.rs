@@ -1,0 +1,234 @@
+//! Black-box tests of the frontend: the real app on port 0, the gateway replaced by wiremock.
+//! (The page in a real browser is tested in `checks/browser`.)
+
+use frontend::{startup, Config};
+use serde_json::{json, Value};
+use std::time::Duration;
+use telemetry::MetricsRegistry;
+use url::Url;
+use wiremock::matchers::{method, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+struct TestApp {
+    address: String,
+    gateway: MockServer,
+}
+
+async fn spawn_app() -> TestApp {
+    let gateway = MockServer::start().await;
+    let app = startup::build(
+        Config::for_tests(Url::parse(&gateway.uri()).unwrap()),
+        MetricsRegistry::default(),
+    )
+    .expect("app builds");
+    let address = format!("http://127.0.0.1:{}/", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp { address, gateway }
+}
+
+async fn page(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(content_type, "text/html; charset=utf-8");
+    (status, response.text().await.unwrap())
+}
+
+async fn get(url: &str) -> (u16, String) {
+    page(reqwest::get(url).await.unwrap()).await
+}
+
+async fn post_form(app: &TestApp, body: String) -> (u16, String) {
+    let response = reqwest::Client::new()
+        .post(&app.address)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+fn answer(place_name: &str) -> Value {
+    json!({
+        "distance": 7301.254, "location": { "latitude": 12.3456, "longitude": -45.6789 }, "source": "sgp4",
+        "timestamp": 1_700_000_000,
+        "place": { "latitude": 48.85, "longitude": 2.35, "name": place_name, "source": "gazetteer" }
+    })
+}
+
+async fn gateway_answers(app: &TestApp, response: ResponseTemplate) {
+    Mock::given(method("GET"))
+        .respond_with(response)
+        .mount(&app.gateway)
+        .await;
+}
+
+#[tokio::test]
+async fn the_home_page_is_the_form() {
+    let app = spawn_app().await;
+    let (status, html) = get(&app.address).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"<form id="location-form" method="post" action="/">"#));
+    assert!(html.contains(r#"name="location""#));
+    assert!(!html.contains("id=\"answer\"") && !html.contains("id=\"error\""));
+}
+
+#[tokio::test]
+async fn a_place_gets_the_answer_sentence_and_the_map() {
+    let app = spawn_app().await;
+    Mock::given(method("GET"))
+        .and(query_param("location", "Paris"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(answer("Paris, France")))
+        .expect(2)
+        .mount(&app.gateway)
+        .await;
+    for (status, html) in [
+        get(&format!("{}?location=Paris", app.address)).await,
+        post_form(&app, "location=Paris".into()).await,
+    ] {
+        assert_eq!(status, 200, "{html}");
+        assert!(
+            html.contains("The ISS is at 12.35, -45.68. It is 7,301.25 km from Paris, France."),
+            "{html}"
+        );
+        assert!(html.contains(r#"<svg id="map" viewBox="0 0 360 180""#));
+        assert!(
+            html.contains(r#"<circle id="iss-marker" cx="134.32" cy="77.65""#),
+            "ISS at lon+180, 90-lat"
+        );
+        assert!(html.contains(r#"<circle id="place-marker" cx="182.35" cy="41.15""#));
+        assert!(
+            html.contains("SGP4"),
+            "the page says where the position came from"
+        );
+    }
+}
+
+#[tokio::test]
+async fn markup_in_the_input_or_in_answers_comes_back_inert() {
+    let app = spawn_app().await;
+    let attack = "<script>alert('x')</script>";
+    gateway_answers(
+        &app,
+        ResponseTemplate::new(200).set_body_json(answer("<img src=x onerror=alert(1)>")),
+    )
+    .await;
+    let mut url = Url::parse(&app.address).unwrap();
+    url.query_pairs_mut().append_pair("location", attack);
+    let (status, html) = get(url.as_str()).await;
+    assert_eq!(status, 200);
+    assert!(
+        !html.contains("<script>") && !html.contains("<img src=x"),
+        "{html}"
+    );
+    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+
+    let app = spawn_app().await;
+    let message = format!("No coordinates found for location '{attack}'");
+    gateway_answers(
+        &app,
+        ResponseTemplate::new(404).set_body_json(json!({ "error": message })),
+    )
+    .await;
+    let (status, html) = post_form(
+        &app,
+        format!(
+            "location={}",
+            url::form_urlencoded::byte_serialize(attack.as_bytes()).collect::<String>()
+        ),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(html.contains("id=\"error\""));
+}
+
+#[tokio::test]
+async fn gateway_errors_render_as_readable_messages_with_their_status() {
+    let cases = [
+        (
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"error": "No coordinates found for location 'Qq'"})),
+            404,
+            "No coordinates found for location &#39;Qq&#39;",
+        ),
+        (
+            ResponseTemplate::new(502)
+                .set_body_json(json!({"error": "The iss-distance service is unavailable."})),
+            502,
+            "The iss-distance service is unavailable.",
+        ),
+        (
+            ResponseTemplate::new(500).set_body_string("boom"),
+            500,
+            "The service failed (HTTP 500).",
+        ),
+        (
+            ResponseTemplate::new(200).set_body_json(json!({"distance": "far"})),
+            502,
+            "The service gave an unusable answer.",
+        ),
+        (
+            ResponseTemplate::new(200).set_delay(Duration::from_secs(5)),
+            504,
+            "The service took too long to answer.",
+        ),
+    ];
+    for (response, expected_status, expected_text) in cases {
+        let app = spawn_app().await;
+        gateway_answers(&app, response).await;
+        let (status, html) = get(&format!("{}?location=Qq", app.address)).await;
+        assert_eq!(status, expected_status, "{html}");
+        assert!(html.contains(expected_text), "{expected_text}: {html}");
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_gateway_is_a_502_page() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let gateway = Url::parse(&format!("http://{}/", closed.local_addr().unwrap())).unwrap();
+    drop(closed);
+    let app = startup::build(Config::for_tests(gateway), MetricsRegistry::default()).unwrap();
+    let address = format!("http://127.0.0.1:{}/?location=Paris", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let (status, html) = get(&address).await;
+    assert_eq!(status, 502);
+    assert!(html.contains("The service is unavailable right now."));
+}
+
+#[tokio::test]
+async fn bad_form_input_is_a_4xx_page_never_a_5xx() {
+    let app = spawn_app().await;
+    gateway_answers(
+        &app,
+        ResponseTemplate::new(404).set_body_json(json!({"error": "No coordinates found"})),
+    )
+    .await;
+    for body in [
+        "",
+        "location=",
+        "location=%20",
+        "other=1",
+        "location=a&location=b",
+    ] {
+        let (status, html) = post_form(&app, body.into()).await;
+        assert_eq!(status, 400, "{body}: {html}");
+        assert!(html.contains("id=\"error\""), "{body}");
+    }
+    let (status, _) = post_form(&app, format!("location={}", "x".repeat(20_000))).await;
+    assert_eq!(status, 413, "bodies over the 16 KiB limit are refused");
+    for body in [
+        "location=%ZZ%FF",
+        "location=%00%07",
+        "location=\u{2603}",
+        "%%%&&&===",
+    ] {
+        let (status, _) = post_form(&app, body.into()).await;
+        assert!((400..500).contains(&status), "{body}: {status}");
+    }
+}

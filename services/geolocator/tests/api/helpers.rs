@@ -1,0 +1,44 @@
+use geolocator::config::{Config, GeocoderKind};
+use geolocator::startup;
+use serde_json::Value;
+use std::time::Duration;
+use telemetry::MetricsRegistry;
+use url::Url;
+use wiremock::MockServer;
+
+pub struct TestApp {
+    pub address: String,
+    pub nominatim: MockServer,
+}
+
+impl TestApp {
+    /// `location` is sent percent-encoded as the `location` parameter.
+    pub async fn locate(&self, location: &str) -> (u16, Value) {
+        let mut url = Url::parse(&self.address).unwrap();
+        url.query_pairs_mut().append_pair("location", location);
+        self.get_url(url.as_str()).await
+    }
+
+    pub async fn get_url(&self, url: &str) -> (u16, Value) {
+        let response = reqwest::get(url).await.expect("request sent");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("every answer is JSON"))
+    }
+}
+
+pub async fn spawn_app(kind: GeocoderKind) -> TestApp {
+    spawn_app_with_timeout(kind, Duration::from_millis(500)).await
+}
+
+pub async fn spawn_app_with_timeout(kind: GeocoderKind, timeout: Duration) -> TestApp {
+    let nominatim = MockServer::start().await;
+    let mut config = Config::for_tests(
+        kind,
+        Url::parse(&format!("{}/search", nominatim.uri())).unwrap(),
+    );
+    config.nominatim_timeout = timeout;
+    let app = startup::build(config, MetricsRegistry::default()).expect("app builds");
+    let address = format!("http://127.0.0.1:{}/", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp { address, nominatim }
+}
