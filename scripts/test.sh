@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The project's one test command: formatting, lints, every test, and the
+# platform configuration checks. Run from anywhere; exits non-zero on the
+# first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+for tool in prometheus promtool chromium chromedriver; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    scripts/install-test-deps.sh
+  else
+    echo "missing test tools: ${missing[*]}; run: sudo scripts/install-test-deps.sh" >&2
+    exit 1
+  fi
+fi
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -- -D warnings
+# The end-to-end tests start the real service binaries, so build them first.
+cargo build --workspace --bins
+cargo test --workspace
+scripts/check-platform.sh

@@ -1,0 +1,97 @@
+//! The README's local-run command (`scripts/run-local.sh`) starts the four
+//! services on offline defaults, answers through the frontend with no
+//! network, and stops everything on Ctrl-C (SIGINT).
+//!
+//! Needs all four binaries built (`cargo build --workspace --bins`, as the
+//! README's test command does).
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn bin_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_BIN_EXE_frontend")).parent().unwrap().to_path_buf();
+    for name in ["gateway", "geolocator", "iss-distance"] {
+        assert!(dir.join(name).exists(), "{name} is not built in {}: run `cargo build --workspace --bins` first", dir.display());
+    }
+    dir
+}
+
+/// Stops the script (and so its services) even when an assertion fails.
+struct Script(Child);
+
+impl Drop for Script {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-INT", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_local_run_command_serves_an_answer_offline_and_stops_on_ctrl_c() {
+    let ports: Vec<u16> = (0..5).map(|_| free_port()).collect();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut child = Command::new("bash")
+        .arg(repo.join("scripts/run-local.sh"))
+        .env("BIN_DIR", bin_dir())
+        .env("FRONTEND_PORT", ports[0].to_string())
+        .env("GATEWAY_PORT", ports[1].to_string())
+        .env("GEOLOCATOR_PORT", ports[2].to_string())
+        .env("ISS_DISTANCE_PORT", ports[3].to_string())
+        .env("PROMETHEUS_PORT", ports[4].to_string())
+        // Whatever the caller's environment says, this run must work offline.
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .env_remove("ISS_POSITION_SOURCE")
+        .env_remove("GEOCODER")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("bash runs the script");
+    let stdout = child.stdout.take().unwrap();
+    let mut script = Script(child);
+
+    let (lines, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut printed = Vec::new();
+    while !printed.iter().any(|line: &String| line.starts_with("Frontend: ")) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        printed.push(received.recv_timeout(left).unwrap_or_else(|_| panic!("no frontend URL printed: {printed:?}")));
+    }
+    let frontend_url = format!("http://127.0.0.1:{}/", ports[0]);
+    assert!(printed.contains(&format!("Frontend: {frontend_url}")), "{printed:?}");
+
+    let page = reqwest::get(format!("{frontend_url}?location=London")).await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("It is ") && html.contains(" km from London, United Kingdom."), "{html}");
+    assert!(html.contains("SGP4"), "offline default: the SGP4 position");
+
+    let prometheus_started = printed.iter().any(|line| line.starts_with("Prometheus: "));
+    let prometheus_installed = Command::new("sh").args(["-c", "command -v prometheus"]).output().unwrap().status.success();
+    assert_eq!(prometheus_started, prometheus_installed, "Prometheus starts exactly when it is on PATH: {printed:?}");
+
+    let child = &mut script.0;
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let stop_deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < stop_deadline, "the script did not stop on SIGINT");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for port in &ports[..4] {
+        assert!(TcpStream::connect(("127.0.0.1", *port)).is_err(), "port {port} still serves after Ctrl-C");
+    }
+}
