@@ -1,0 +1,67 @@
+# syntax=docker/dockerfile:1.7
+# One Dockerfile for the four services (targets frontend, gateway, geolocator,
+# iss-distance) and for the collector image with a health probe
+# (target otel-collector). Needs BuildKit (the default in current Docker).
+
+ARG RUST_VERSION=1.95
+
+# ---- build: all service binaries in one cargo invocation ---------------------
+FROM rust:${RUST_VERSION}-slim-bookworm AS build
+WORKDIR /src
+COPY . .
+# The cache mounts keep the crates.io registry and target/ between builds, so a
+# change to one service recompiles that crate only, never the dependencies.
+RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
+    --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
+    --mount=type=cache,target=/src/target,sharing=locked \
+    cargo build --release --locked \
+        -p frontend -p gateway -p geolocator -p iss-distance -p healthcheck \
+ && mkdir -p /out \
+ && cp target/release/frontend target/release/gateway target/release/geolocator \
+       target/release/iss-distance target/release/healthcheck /out/
+
+# ---- runtime base: glibc + libgcc only, no shell, uid 65532 ------------------
+# distroless publishes no versioned tags; the Debian release is the pin (use a
+# digest to freeze it further).
+FROM gcr.io/distroless/cc-debian12:nonroot AS runtime
+COPY --from=build /out/healthcheck /usr/local/bin/healthcheck
+ENV HOST=0.0.0.0
+USER 65532:65532
+# Probes GET /healthz on $PORT: distroless has no curl or shell.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+    CMD ["/usr/local/bin/healthcheck"]
+
+FROM runtime AS frontend
+ENV PORT=5000
+COPY --from=build /out/frontend /usr/local/bin/frontend
+EXPOSE 5000
+ENTRYPOINT ["/usr/local/bin/frontend"]
+
+FROM runtime AS gateway
+ENV PORT=5001
+COPY --from=build /out/gateway /usr/local/bin/gateway
+EXPOSE 5001
+ENTRYPOINT ["/usr/local/bin/gateway"]
+
+FROM runtime AS geolocator
+ENV PORT=5002
+COPY --from=build /out/geolocator /usr/local/bin/geolocator
+EXPOSE 5002
+ENTRYPOINT ["/usr/local/bin/geolocator"]
+
+FROM runtime AS iss-distance
+ENV PORT=5003
+COPY --from=build /out/iss-distance /usr/local/bin/iss-distance
+EXPOSE 5003
+ENTRYPOINT ["/usr/local/bin/iss-distance"]
+
+# ---- collector with a static health probe -----------------------------------
+# The collector-contrib image is FROM scratch (no shell, no curl), so the
+# std-only probe is compiled with plain rustc against musl into a static binary.
+FROM rust:${RUST_VERSION}-alpine AS healthcheck-static
+COPY services/healthcheck/src/main.rs /hc/main.rs
+RUN rustc --edition 2021 -C opt-level=s -C strip=symbols -C target-feature=+crt-static \
+        /hc/main.rs -o /hc/healthcheck
+
+FROM otel/opentelemetry-collector-contrib:0.159.0 AS otel-collector
+COPY --from=healthcheck-static /hc/healthcheck /healthcheck

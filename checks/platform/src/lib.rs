@@ -1,0 +1,586 @@
+//! Helpers for the platform tests in `tests/`: loading the repo's configs,
+//! the list of metrics the stack emits, a small PromQL reference scanner,
+//! Grafana variable substitution and a tiny HTTP/1.0 client.
+//!
+//! The Collector, Tempo, Loki and Grafana cannot run on the CI machines (no
+//! Docker, no packages), so their configs are checked for consistency with
+//! each other and with what the services emit; Prometheus is exercised for
+//! real by `tests/prometheus_e2e.rs`.
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use serde_json::Value as Json;
+pub use serde_yaml_ng::Value as Yaml;
+
+/// The repository root (this crate lives in `checks/platform`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repository root exists")
+}
+
+/// Reads a file below the repository root, with the path in the panic message.
+pub fn read(rel: &str) -> String {
+    let path = repo_root().join(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+pub fn yaml(rel: &str) -> Yaml {
+    serde_yaml_ng::from_str(&read(rel)).unwrap_or_else(|e| panic!("{rel} is not valid YAML: {e}"))
+}
+
+pub fn json(rel: &str) -> Json {
+    serde_json::from_str(&read(rel)).unwrap_or_else(|e| panic!("{rel} is not valid JSON: {e}"))
+}
+
+/// The dashboards provisioned from `grafana/dashboards`, as (file name, JSON).
+pub fn dashboards() -> Vec<(String, Json)> {
+    let dir = repo_root().join("grafana/dashboards");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("grafana/dashboards exists")
+        .map(|e| e.expect("readable dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no dashboards in {}", dir.display());
+    files
+        .into_iter()
+        .map(|p| {
+            let rel = format!(
+                "grafana/dashboards/{}",
+                p.file_name().unwrap().to_string_lossy()
+            );
+            let value = json(&rel);
+            (rel, value)
+        })
+        .collect()
+}
+
+/// Looks up a nested YAML mapping key path such as `["otlp", "translation_strategy"]`.
+pub fn yget<'a>(value: &'a Yaml, path: &[&str]) -> Option<&'a Yaml> {
+    path.iter().try_fold(value, |v, key| v.get(*key))
+}
+
+/// A YAML scalar as a string (numbers and booleans included).
+pub fn ystr(value: &Yaml) -> Option<String> {
+    match value {
+        Yaml::String(s) => Some(s.clone()),
+        Yaml::Number(n) => Some(n.to_string()),
+        Yaml::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Emitted metrics
+
+/// One row of `checks/platform/emitted-metrics.txt`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricSpec {
+    pub origin: String,
+    pub kind: String,
+    pub name: String,
+    pub otel_name: Option<String>,
+    pub unit: Option<String>,
+    /// As written: OTel attribute names for services, Prometheus labels otherwise.
+    pub labels: Vec<String>,
+}
+
+impl MetricSpec {
+    /// The series names this metric produces in Prometheus.
+    pub fn series_names(&self) -> Vec<String> {
+        if self.kind == "histogram" {
+            ["_bucket", "_sum", "_count"]
+                .iter()
+                .map(|s| format!("{}{s}", self.name))
+                .collect()
+        } else {
+            vec![self.name.clone()]
+        }
+    }
+
+    /// The Prometheus label names of this metric, without the common ones.
+    pub fn prometheus_labels(&self) -> Vec<String> {
+        let mut labels: Vec<String> = self.labels.iter().map(|l| prometheus_label(l)).collect();
+        if self.kind == "histogram" {
+            labels.push("le".into());
+        }
+        labels
+    }
+}
+
+/// Labels any series may carry: Prometheus' own, the resource attributes
+/// promoted by the OTLP receiver (or set as static labels by
+/// prometheus-local.yml), the exporter's scope labels, Tempo's external label.
+pub const COMMON_LABELS: &[&str] = &[
+    "__name__",
+    "job",
+    "instance",
+    "service_name",
+    "service_namespace",
+    "service_version",
+    "service_instance_id",
+    "deployment_environment_name",
+    "otel_scope_name",
+    "otel_scope_version",
+    "source",
+];
+
+pub fn emitted_metrics() -> Vec<MetricSpec> {
+    parse_emitted(&read("checks/platform/emitted-metrics.txt"))
+}
+
+pub fn parse_emitted(text: &str) -> Vec<MetricSpec> {
+    let opt = |s: &str| (s != "-").then(|| s.to_string());
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(cols.len(), 6, "emitted-metrics.txt: 6 columns expected in {line:?}");
+            MetricSpec {
+                origin: cols[0].into(),
+                kind: cols[1].into(),
+                name: cols[2].into(),
+                otel_name: opt(cols[3]),
+                unit: opt(cols[4]),
+                labels: opt(cols[5])
+                    .map(|l| l.split(',').map(String::from).collect())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// OTel attribute name -> Prometheus label name, as both the
+/// opentelemetry-prometheus exporter and Prometheus' OTLP receiver with
+/// `UnderscoreEscapingWithSuffixes` do it.
+pub fn prometheus_label(attribute: &str) -> String {
+    attribute
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .collect()
+}
+
+/// OTel instrument -> Prometheus metric name under `UnderscoreEscapingWithSuffixes`:
+/// invalid characters become `_`, the unit becomes a suffix (annotations in
+/// braces are dropped), monotonic counters get `_total`.
+pub fn prometheus_name(otel_name: &str, kind: &str, unit: Option<&str>) -> String {
+    let mut name: String = otel_name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == ':' { c } else { '_' })
+        .collect();
+    let unit_suffix = match unit.unwrap_or("") {
+        "s" => "seconds",
+        "ms" => "milliseconds",
+        "By" => "bytes",
+        u if u.starts_with('{') || u.is_empty() || u == "1" => "",
+        other => panic!("unit {other:?} has no mapping here; add it"),
+    };
+    if !unit_suffix.is_empty() && !name.ends_with(unit_suffix) {
+        name = format!("{name}_{unit_suffix}");
+    }
+    if kind == "counter" && !name.ends_with("_total") {
+        name.push_str("_total");
+    }
+    name
+}
+
+// ---------------------------------------------------------------------------
+// PromQL scanning
+
+/// Metric names and label names an expression refers to.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PromqlRefs {
+    pub metrics: BTreeSet<String>,
+    pub labels: BTreeSet<String>,
+}
+
+/// PromQL functions, aggregations and keywords: identifiers that are never
+/// metric names.
+const PROMQL_WORDS: &[&str] = &[
+    "sum", "avg", "min", "max", "count", "stddev", "stdvar", "topk", "bottomk", "quantile",
+    "count_values", "group", "limitk", "limit_ratio", "by", "without", "on", "ignoring",
+    "group_left", "group_right", "and", "or", "unless", "bool", "offset", "inf", "nan", "atan2",
+];
+
+/// Keywords followed by a parenthesised list of label names.
+const LABEL_LIST_WORDS: &[&str] = &["by", "without", "on", "ignoring", "group_left", "group_right"];
+
+/// Extracts metric and label names from a PromQL expression. A scanner, not a
+/// parser: syntax is left to Prometheus itself (promtool, the HTTP API).
+pub fn promql_refs(expr: &str) -> Result<PromqlRefs, String> {
+    let chars: Vec<char> = expr.chars().collect();
+    let mut refs = PromqlRefs::default();
+    let mut i = 0;
+    let is_ident_start = |c: char| c.is_ascii_alphabetic() || c == '_' || c == ':';
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let skip_string = |i: &mut usize| -> Result<(), String> {
+        let quote = chars[*i];
+        *i += 1;
+        while *i < chars.len() && chars[*i] != quote {
+            if chars[*i] == '\\' && quote != '`' {
+                *i += 1;
+            }
+            *i += 1;
+        }
+        if *i >= chars.len() {
+            return Err(format!("unterminated string in {expr:?}"));
+        }
+        *i += 1;
+        Ok(())
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '"' || c == '\'' || c == '`' {
+            skip_string(&mut i)?;
+        } else if c == '#' {
+            // A comment runs to the end of the line.
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '{' {
+            // Label matchers: name op "value", ...
+            i += 1;
+            loop {
+                while i < chars.len() && (chars[i].is_whitespace() || chars[i] == ',') {
+                    i += 1;
+                }
+                if i >= chars.len() {
+                    return Err(format!("unterminated {{ in {expr:?}"));
+                }
+                if chars[i] == '}' {
+                    i += 1;
+                    break;
+                }
+                if chars[i] == '"' {
+                    // A quoted (UTF-8) name; treat like a label name.
+                    let start = i + 1;
+                    skip_string(&mut i)?;
+                    refs.labels.insert(chars[start..i - 1].iter().collect());
+                } else if is_ident_start(chars[i]) {
+                    let start = i;
+                    while i < chars.len() && is_ident(chars[i]) {
+                        i += 1;
+                    }
+                    refs.labels.insert(chars[start..i].iter().collect());
+                } else {
+                    return Err(format!("unexpected {:?} in matchers of {expr:?}", chars[i]));
+                }
+                while i < chars.len() && "=!~ \t\n".contains(chars[i]) {
+                    i += 1;
+                }
+                if i < chars.len() && (chars[i] == '"' || chars[i] == '\'' || chars[i] == '`') {
+                    skip_string(&mut i)?;
+                } else {
+                    return Err(format!("matcher without a quoted value in {expr:?}"));
+                }
+            }
+        } else if c == '[' {
+            while i < chars.len() && chars[i] != ']' {
+                i += 1;
+            }
+            i += 1;
+        } else if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
+            // Numbers and durations (5m, 1e-3, 0x1f).
+            i += 1;
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
+                i += 1;
+            }
+        } else if is_ident_start(c) {
+            let start = i;
+            while i < chars.len() && is_ident(chars[i]) {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            let mut j = i;
+            while j < chars.len() && chars[j].is_whitespace() {
+                j += 1;
+            }
+            let followed_by_paren = chars.get(j) == Some(&'(');
+            if LABEL_LIST_WORDS.contains(&word.as_str()) {
+                if followed_by_paren {
+                    let close = chars[j..]
+                        .iter()
+                        .position(|&c| c == ')')
+                        .ok_or_else(|| format!("unterminated label list in {expr:?}"))?;
+                    let list: String = chars[j + 1..j + close].iter().collect();
+                    for label in list.split(',').map(str::trim).filter(|l| !l.is_empty()) {
+                        refs.labels.insert(label.to_string());
+                    }
+                    i = j + close + 1;
+                }
+            } else if followed_by_paren || PROMQL_WORDS.contains(&word.as_str()) {
+                // A function call or keyword.
+            } else {
+                refs.metrics.insert(word);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    Ok(refs)
+}
+
+/// Replaces Grafana variables (`$name`, `${name}`, `${name:format}`,
+/// `[[name]]`) with the given values; any variable without a value is an error.
+pub fn substitute_grafana_vars(expr: &str, vars: &[(&str, &str)]) -> Result<String, String> {
+    let mut out = String::with_capacity(expr.len());
+    let mut rest = expr;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        let (name, consumed) = if let Some(inner) = after.strip_prefix('{') {
+            let end = inner
+                .find('}')
+                .ok_or_else(|| format!("unterminated ${{ in {expr:?}"))?;
+            let name = inner[..end].split(':').next().unwrap_or("");
+            (name, end + 2)
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], end)
+        };
+        let value = vars
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+            .ok_or_else(|| format!("no value for Grafana variable ${name} in {expr:?}"))?;
+        out.push_str(value);
+        rest = &after[consumed..];
+    }
+    out.push_str(rest);
+    if out.contains("[[") {
+        return Err(format!("deprecated [[var]] syntax in {expr:?}"));
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// Dashboards and rules
+
+/// A query of a dashboard panel.
+#[derive(Debug, Clone)]
+pub struct PanelQuery {
+    pub dashboard: String,
+    pub panel: String,
+    pub datasource_uid: String,
+    /// `expr` (PromQL/LogQL) or `query` (TraceQL); empty for e.g. a service map.
+    pub text: String,
+    pub target: Json,
+    pub panel_json: Json,
+}
+
+/// Every query of every panel (rows included), with its effective datasource.
+pub fn panel_queries(file: &str, dashboard: &Json) -> Vec<PanelQuery> {
+    fn walk(file: &str, panels: &[Json], out: &mut Vec<PanelQuery>) {
+        for panel in panels {
+            if let Some(inner) = panel.get("panels").and_then(Json::as_array) {
+                walk(file, inner, out);
+            }
+            let panel_uid = panel
+                .pointer("/datasource/uid")
+                .and_then(Json::as_str)
+                .unwrap_or("");
+            let title = panel.get("title").and_then(Json::as_str).unwrap_or("?");
+            for target in panel
+                .get("targets")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let uid = target
+                    .pointer("/datasource/uid")
+                    .and_then(Json::as_str)
+                    .unwrap_or(panel_uid);
+                let text = target
+                    .get("expr")
+                    .or_else(|| target.get("query"))
+                    .and_then(Json::as_str)
+                    .unwrap_or("");
+                out.push(PanelQuery {
+                    dashboard: file.to_string(),
+                    panel: title.to_string(),
+                    datasource_uid: uid.to_string(),
+                    text: text.to_string(),
+                    target: target.clone(),
+                    panel_json: panel.clone(),
+                });
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(panels) = dashboard.get("panels").and_then(Json::as_array) {
+        walk(file, panels, &mut out);
+    }
+    out
+}
+
+/// Every `"datasource": {"uid": ...}` anywhere in a JSON document.
+pub fn datasource_uids(value: &Json) -> Vec<String> {
+    let mut out = Vec::new();
+    fn walk(v: &Json, out: &mut Vec<String>) {
+        match v {
+            Json::Object(map) => {
+                for (k, child) in map {
+                    if k == "datasource" {
+                        if let Some(uid) = child.get("uid").and_then(Json::as_str) {
+                            out.push(uid.to_string());
+                        }
+                    }
+                    walk(child, out);
+                }
+            }
+            Json::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            _ => {}
+        }
+    }
+    walk(value, &mut out);
+    out
+}
+
+/// A recording or alerting rule from `prometheus/rules/*.yml`.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub file: String,
+    /// The `record:` or `alert:` name.
+    pub name: String,
+    pub is_alert: bool,
+    pub expr: String,
+}
+
+pub fn rules() -> Vec<Rule> {
+    let dir = repo_root().join("prometheus/rules");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("prometheus/rules exists")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for path in files {
+        let rel = format!("prometheus/rules/{}", path.file_name().unwrap().to_string_lossy());
+        let doc = yaml(&rel);
+        for group in doc["groups"].as_sequence().expect("groups list") {
+            for rule in group["rules"].as_sequence().expect("rules list") {
+                let (name, is_alert) = match (rule.get("record"), rule.get("alert")) {
+                    (Some(r), None) => (r, false),
+                    (None, Some(a)) => (a, true),
+                    _ => panic!("{rel}: a rule needs exactly one of record/alert"),
+                };
+                out.push(Rule {
+                    file: rel.clone(),
+                    name: ystr(name).expect("rule name"),
+                    is_alert,
+                    expr: ystr(&rule["expr"]).expect("rule expr"),
+                });
+            }
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// HTTP
+
+/// Percent-encodes a query-string value.
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `GET http://{addr}{path}` over HTTP/1.0 (no chunked bodies, the server
+/// closes): returns the status code and body.
+pub fn http_get(addr: &str, path: &str, timeout: Duration) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: platform-checks\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other(format!("no HTTP header end from {addr}{path}")))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line from {addr}{path}")))?;
+    Ok((status, body.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(items: &[&str]) -> BTreeSet<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn promql_refs_separate_metrics_from_functions_and_labels() {
+        let refs = promql_refs(
+            r#"histogram_quantile(0.95, sum by (le, service_name) (rate(http_server_request_duration_seconds_bucket{service_name=~"gate.*", http_route!="/metrics"}[5m])))"#,
+        )
+        .unwrap();
+        assert_eq!(refs.metrics, set(&["http_server_request_duration_seconds_bucket"]));
+        assert_eq!(refs.labels, set(&["le", "service_name", "http_route"]));
+    }
+
+    #[test]
+    fn promql_refs_handle_binary_operators_offsets_and_strings() {
+        let refs = promql_refs(
+            r#"(sum(rate(a_total{x="1"}[5m] offset 1h)) or sum(b) * 0) / on (job) group_left(svc) c unless label_replace(vector(1), "service_name", "frontend", "", "")"#,
+        )
+        .unwrap();
+        assert_eq!(refs.metrics, set(&["a_total", "b", "c"]));
+        assert_eq!(refs.labels, set(&["x", "job", "svc"]));
+        assert!(promql_refs(r#"foo{bar="x}"#).is_err());
+    }
+
+    #[test]
+    fn grafana_variables_are_substituted_and_unknown_ones_rejected() {
+        let vars = [("service", ".*"), ("__rate_interval", "1m")];
+        assert_eq!(
+            substitute_grafana_vars(r#"rate(x{s=~"$service"}[$__rate_interval]) + ${service:regex}"#, &vars)
+                .unwrap(),
+            r#"rate(x{s=~".*"}[1m]) + .*"#
+        );
+        assert!(substitute_grafana_vars("x[$__range]", &vars).is_err());
+    }
+
+    #[test]
+    fn otel_names_translate_like_the_prometheus_exporter() {
+        assert_eq!(
+            prometheus_name("http.server.request.duration", "histogram", Some("s")),
+            "http_server_request_duration_seconds"
+        );
+        assert_eq!(prometheus_name("incoming.requests", "counter", None), "incoming_requests_total");
+        assert_eq!(
+            prometheus_name("http.server.active_requests", "updowncounter", Some("{request}")),
+            "http_server_active_requests"
+        );
+        assert_eq!(prometheus_label("http.response.status_code"), "http_response_status_code");
+    }
+
+    #[test]
+    fn percent_encoding_covers_promql_characters() {
+        assert_eq!(percent_encode(r#"a{b="c d"}[5m]"#), "a%7Bb%3D%22c%20d%22%7D%5B5m%5D");
+    }
+}
