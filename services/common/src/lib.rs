@@ -8,6 +8,8 @@ pub mod env;
 pub mod errors;
 pub mod query;
 pub mod server;
+#[cfg(feature = "test-strategies")]
+pub mod strategies;
 
 pub use env::{ConfigError, EnvReader, ListenConfig};
 pub use errors::json_error;

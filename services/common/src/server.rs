@@ -6,16 +6,25 @@
 
 use crate::env::{ConfigError, EnvReader, ListenConfig};
 use crate::errors::json_error;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Server, ServerHandle};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use std::net::TcpListener;
 use std::process::ExitCode;
+use std::time::Duration;
 use telemetry::{MetricsRegistry, ServiceInfo};
 
 /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
 const SHUTDOWN_GRACE_SECS: u64 = 10;
+/// Query strings longer than this are refused with 414: no parameter of the API is anywhere near it.
+pub const MAX_QUERY_BYTES: usize = 16 * 1024;
+/// Open connections per worker; beyond it the accept loop pauses instead of exhausting memory or file descriptors.
+const MAX_CONNECTIONS_PER_WORKER: usize = 4096;
+/// A client that has not sent its request head within this time is disconnected (slowloris).
+const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Application {
     server: Server,
@@ -38,6 +47,8 @@ impl Application {
         let metrics = web::Data::new(metrics);
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(refuse_long_queries))
+                // Outermost, so it also times and counts what the inner middleware refuses.
                 .wrap(from_fn(telemetry::middleware::instrument_request))
                 .app_data(metrics.clone())
                 .route("/healthz", web::get().to(healthz))
@@ -46,6 +57,8 @@ impl Application {
                 .configure(configure.clone())
                 .default_service(web::to(not_found))
         })
+        .max_connections(MAX_CONNECTIONS_PER_WORKER)
+        .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
         .listen(listener)?
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)
         .run();
@@ -66,6 +79,17 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+async fn refuse_long_queries(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if request.query_string().len() > MAX_QUERY_BYTES {
+        let message = format!("The query string is longer than {MAX_QUERY_BYTES} bytes.");
+        return Ok(request.into_response(json_error(StatusCode::URI_TOO_LONG, message)));
+    }
+    Ok(next.call(request).await?.map_into_boxed_body())
 }
 
 async fn healthz() -> HttpResponse {

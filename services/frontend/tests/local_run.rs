@@ -13,13 +13,24 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn bin_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_BIN_EXE_frontend")).parent().unwrap().to_path_buf();
+    let dir = Path::new(env!("CARGO_BIN_EXE_frontend"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
     for name in ["gateway", "geolocator", "iss-distance"] {
-        assert!(dir.join(name).exists(), "{name} is not built in {}: run `cargo build --workspace --bins` first", dir.display());
+        assert!(
+            dir.join(name).exists(),
+            "{name} is not built in {}: run `cargo build --workspace --bins` first",
+            dir.display()
+        );
     }
     dir
 }
@@ -29,7 +40,9 @@ struct Script(Child);
 
 impl Drop for Script {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-INT", &self.0.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status();
         let _ = self.0.wait();
     }
 }
@@ -67,31 +80,63 @@ async fn the_local_run_command_serves_an_answer_offline_and_stops_on_ctrl_c() {
     });
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut printed = Vec::new();
-    while !printed.iter().any(|line: &String| line.starts_with("Frontend: ")) {
+    while !printed
+        .iter()
+        .any(|line: &String| line.starts_with("Frontend: "))
+    {
         let left = deadline.saturating_duration_since(Instant::now());
-        printed.push(received.recv_timeout(left).unwrap_or_else(|_| panic!("no frontend URL printed: {printed:?}")));
+        printed.push(
+            received
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no frontend URL printed: {printed:?}")),
+        );
     }
     let frontend_url = format!("http://127.0.0.1:{}/", ports[0]);
-    assert!(printed.contains(&format!("Frontend: {frontend_url}")), "{printed:?}");
+    assert!(
+        printed.contains(&format!("Frontend: {frontend_url}")),
+        "{printed:?}"
+    );
 
-    let page = reqwest::get(format!("{frontend_url}?location=London")).await.unwrap();
+    let page = reqwest::get(format!("{frontend_url}?location=London"))
+        .await
+        .unwrap();
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("It is ") && html.contains(" km from London, United Kingdom."), "{html}");
+    assert!(
+        html.contains("It is ") && html.contains(" km from London, United Kingdom."),
+        "{html}"
+    );
     assert!(html.contains("SGP4"), "offline default: the SGP4 position");
 
     let prometheus_started = printed.iter().any(|line| line.starts_with("Prometheus: "));
-    let prometheus_installed = Command::new("sh").args(["-c", "command -v prometheus"]).output().unwrap().status.success();
-    assert_eq!(prometheus_started, prometheus_installed, "Prometheus starts exactly when it is on PATH: {printed:?}");
+    let prometheus_installed = Command::new("sh")
+        .args(["-c", "command -v prometheus"])
+        .output()
+        .unwrap()
+        .status
+        .success();
+    assert_eq!(
+        prometheus_started, prometheus_installed,
+        "Prometheus starts exactly when it is on PATH: {printed:?}"
+    );
 
     let child = &mut script.0;
-    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     let stop_deadline = Instant::now() + Duration::from_secs(30);
     while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < stop_deadline, "the script did not stop on SIGINT");
+        assert!(
+            Instant::now() < stop_deadline,
+            "the script did not stop on SIGINT"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     for port in &ports[..4] {
-        assert!(TcpStream::connect(("127.0.0.1", *port)).is_err(), "port {port} still serves after Ctrl-C");
+        assert!(
+            TcpStream::connect(("127.0.0.1", *port)).is_err(),
+            "port {port} still serves after Ctrl-C"
+        );
     }
 }

@@ -27,6 +27,9 @@ static CLIENT_DURATION: LazyLock<Histogram<f64>> = LazyLock::new(|| {
         .build()
 });
 
+/// Open connections per worker and client (awc's default is 100; this makes the bound explicit).
+const MAX_CONNECTIONS_PER_WORKER: usize = 256;
+
 /// A response whose body was read completely within the deadline and the size cap.
 #[derive(Debug)]
 pub struct UpstreamResponse {
@@ -69,6 +72,12 @@ impl TracedClient {
     /// `user_agent` identifies the project to upstreams (Nominatim's policy requires it).
     pub fn new(user_agent: &str, timeout: Duration, max_body_bytes: usize) -> Self {
         let client = awc::Client::builder()
+            // Bounded per worker: a slow upstream makes callers wait for a connection, never opens thousands.
+            .connector(
+                awc::Connector::new()
+                    .limit(MAX_CONNECTIONS_PER_WORKER)
+                    .timeout(timeout),
+            )
             .add_default_header(("user-agent", user_agent))
             .timeout(timeout)
             .disable_redirects()

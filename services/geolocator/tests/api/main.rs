@@ -3,3 +3,4 @@
 mod gazetteer;
 mod helpers;
 mod nominatim;
+mod properties;

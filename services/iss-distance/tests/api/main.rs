@@ -4,3 +4,4 @@ mod distance;
 mod failures;
 mod health;
 mod helpers;
+mod properties;

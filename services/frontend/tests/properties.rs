@@ -1,0 +1,68 @@
+//! Property-based: no query string or form body, however hostile, gets a 5xx,
+//! kills a worker, or comes back as live markup.
+
+use frontend::{startup, Config};
+use proptest::prelude::*;
+use service_common::strategies::query;
+use telemetry::MetricsRegistry;
+use url::Url;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// The gateway double echoes nothing back but a fixed error, so any markup on the page came from our own echo of the input.
+async fn spawn_app() -> (String, MockServer) {
+    let gateway = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(serde_json::json!({"error": "No coordinates found"})),
+        )
+        .mount(&gateway)
+        .await;
+    let app = startup::build(
+        Config::for_tests(Url::parse(&gateway.uri()).unwrap()),
+        MetricsRegistry::default(),
+    )
+    .unwrap();
+    let address = format!("http://127.0.0.1:{}/", app.port());
+    tokio::spawn(app.run_until_stopped());
+    (address, gateway)
+}
+
+/// Only the page's own markup: one form, no script, no element from the input.
+fn assert_inert(html: &str) -> Result<(), TestCaseError> {
+    prop_assert!(
+        !html.to_ascii_lowercase().contains("<script"),
+        "script element on the page"
+    );
+    prop_assert_eq!(html.matches("<form").count(), 1);
+    prop_assert_eq!(html.matches("<input").count(), 1);
+    Ok(())
+}
+
+#[test]
+fn arbitrary_queries_and_form_bodies_get_an_escaped_page_and_never_a_5xx() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (address, _gateway) = runtime.block_on(spawn_app());
+    let client = reqwest::Client::new();
+    proptest!(ProptestConfig::with_cases(200), |(input in query(&["location"]), as_form in any::<bool>())| {
+        let (status, content_type, body) = runtime.block_on(async {
+            let request = if as_form {
+                client.post(&address).header("content-type", "application/x-www-form-urlencoded").body(input.clone())
+            } else {
+                client.get(format!("{address}?{input}"))
+            };
+            let response = request.send().await.expect("an answer, not a dropped connection");
+            let status = response.status().as_u16();
+            let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+            (status, content_type, response.text().await.unwrap())
+        });
+        prop_assert!(status == 200 || (400..500).contains(&status), "{status} for {input:.200}");
+        if content_type.starts_with("text/html") {
+            assert_inert(&body)?;
+        } else {
+            // Only the size limits answer outside the page: 413 (body) and 414 (query), as JSON or plain text.
+            prop_assert!(status == 413 || status == 414, "{status} {content_type}");
+        }
+    });
+}
