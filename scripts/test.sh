@@ -24,3 +24,4 @@ cargo clippy --workspace --all-targets -- -D warnings
 cargo build --workspace --bins
 cargo test --workspace
 scripts/check-platform.sh
+scripts/check-licenses.py
