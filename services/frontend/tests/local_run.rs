@@ -1,4 +1,5 @@
-//! The README's local-run command (`scripts/run-local.sh`) starts the four
+//! The service binaries as a user runs them. Invalid configuration stops
+//! them at start with a clear message, and the README's local-run command (`scripts/run-local.sh`) starts the four
 //! services on offline defaults, answers through the frontend with no
 //! network, and stops everything on Ctrl-C (SIGINT).
 //!
@@ -137,6 +138,67 @@ async fn the_local_run_command_serves_an_answer_offline_and_stops_on_ctrl_c() {
         assert!(
             TcpStream::connect(("127.0.0.1", *port)).is_err(),
             "port {port} still serves after Ctrl-C"
+        );
+    }
+}
+
+#[test]
+fn every_service_refuses_an_invalid_configuration_with_a_clear_message() {
+    let dir = bin_dir();
+    let cases: [(&str, &str, &str, &str); 6] = [
+        (
+            "frontend",
+            "PORT",
+            "abc",
+            "invalid PORT='abc': a port number between 0 and 65535",
+        ),
+        (
+            "gateway",
+            "GEOLOCATOR_SERVICE_URL",
+            "not a url",
+            "invalid GEOLOCATOR_SERVICE_URL='not a url'",
+        ),
+        (
+            "gateway",
+            "UPSTREAM_TIMEOUT_MS",
+            "-5",
+            "invalid UPSTREAM_TIMEOUT_MS='-5'",
+        ),
+        (
+            "geolocator",
+            "GEOCODER",
+            "google",
+            "invalid GEOCODER='google': one of gazetteer, nominatim",
+        ),
+        (
+            "iss-distance",
+            "ISS_API_URL",
+            "ftp://x",
+            "invalid ISS_API_URL='ftp://x'",
+        ),
+        (
+            "iss-distance",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "http/json",
+            "OTEL_EXPORTER_OTLP_PROTOCOL must be grpc or http/protobuf",
+        ),
+    ];
+    for (binary, key, value, message) in cases {
+        let mut command = Command::new(dir.join(binary));
+        command.env("PORT", "0").env(key, value);
+        if key.starts_with("OTEL_") {
+            command.env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4317");
+        }
+        let output = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{binary} with {key}={value}: {stderr}"
+        );
+        assert!(
+            stderr.contains(message),
+            "{binary} with {key}={value}: {stderr}"
         );
     }
 }
