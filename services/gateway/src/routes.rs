@@ -79,7 +79,7 @@ async fn distance_from_place(
         &with_query(&downstreams.geolocator, &[("location", &location)]),
     )
     .await
-    .inspect_err(|error| log_failure(error))?;
+    .inspect_err(log_failure)?;
     let coordinate = |name: &str| {
         place
             .get(name)
@@ -101,7 +101,7 @@ async fn distance_from_place(
     );
     let mut answer = get_json(&client, "iss-distance", &url)
         .await
-        .inspect_err(|error| log_failure(error))?;
+        .inspect_err(log_failure)?;
     answer["place"] = place;
     Ok(HttpResponse::Ok().json(answer))
 }
