@@ -24,6 +24,10 @@ pub struct Config {
     pub iss_api_timeout: Duration,
     /// A TLE file to use instead of the one shipped in the binary.
     pub tle_path: Option<PathBuf>,
+    /// Where to fetch a fresher TLE from (e.g. CelesTrak's `FORMAT=tle`), if anywhere.
+    pub tle_url: Option<Url>,
+    /// How often to fetch it.
+    pub tle_refresh_interval: Duration,
 }
 
 pub const DEFAULT_PORT: u16 = 5003;
@@ -45,6 +49,8 @@ impl Config {
             iss_api_url: env.url("ISS_API_URL", DEFAULT_ISS_API_URL)?,
             iss_api_timeout: env.millis("ISS_API_TIMEOUT_MS", 2000)?,
             tle_path: env.get("ISS_TLE_PATH").map(PathBuf::from),
+            tle_url: env.optional_url("ISS_TLE_URL")?,
+            tle_refresh_interval: env.millis("ISS_TLE_REFRESH_MS", 6 * 3600 * 1000)?,
         })
     }
 
@@ -56,6 +62,8 @@ impl Config {
             iss_api_url,
             iss_api_timeout: Duration::from_millis(500),
             tle_path: None,
+            tle_url: None,
+            tle_refresh_interval: Duration::from_secs(6 * 3600),
         }
     }
 }

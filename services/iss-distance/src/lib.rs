@@ -12,6 +12,7 @@ pub mod locator;
 pub mod routes;
 pub mod sgp4_model;
 pub mod startup;
+pub mod tle_refresh;
 
 pub use config::Config;
 

@@ -7,7 +7,7 @@ use opentelemetry::metrics::Counter;
 use opentelemetry::trace::get_active_span;
 use opentelemetry::KeyValue;
 use serde::Serialize;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 use telemetry::client::TracedClient;
 use url::Url;
@@ -56,7 +56,8 @@ pub enum LocateError {
 pub struct IssLocator {
     mode: PositionMode,
     api_url: Url,
-    sgp4: Sgp4Model,
+    /// Replaced when a fresher TLE arrives; requests clone the `Arc` and never wait for a refresh.
+    sgp4: RwLock<Arc<Sgp4Model>>,
 }
 
 impl IssLocator {
@@ -64,7 +65,33 @@ impl IssLocator {
         Self {
             mode,
             api_url,
-            sgp4,
+            sgp4: RwLock::new(Arc::new(sgp4)),
+        }
+    }
+
+    fn model(&self) -> Arc<Sgp4Model> {
+        self.sgp4
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Epoch (unix seconds) of the TLE in use.
+    pub fn tle_epoch(&self) -> f64 {
+        self.model().epoch_unix_seconds()
+    }
+
+    /// Uses `model` from now on if its TLE is newer than the current one; returns whether it did.
+    pub fn offer_model(&self, model: Sgp4Model) -> bool {
+        let mut current = self
+            .sgp4
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if model.epoch_unix_seconds() > current.epoch_unix_seconds() {
+            *current = Arc::new(model);
+            true
+        } else {
+            false
         }
     }
 
@@ -114,7 +141,7 @@ impl IssLocator {
     fn propagate(&self, fallback: bool) -> Result<IssFix, Sgp4Error> {
         let at = now();
         let point = self
-            .sgp4
+            .model()
             .subpoint_at(at)
             .inspect_err(|error| log::error!("{error}"))?;
         count(PositionSource::Sgp4, fallback);

@@ -2,8 +2,8 @@
 
 use crate::config::Config;
 use crate::locator::IssLocator;
-use crate::routes;
 use crate::sgp4_model::{Sgp4Model, SHIPPED_TLE};
+use crate::{routes, tle_refresh};
 use actix_web::web;
 use service_common::Application;
 use std::io;
@@ -36,6 +36,15 @@ pub fn build(config: Config, metrics: MetricsRegistry) -> io::Result<Application
     ));
     let timeout = config.iss_api_timeout;
     let user_agent = service_common::user_agent(&crate::SERVICE);
+    if let Some(url) = config.tle_url.clone() {
+        tle_refresh::spawn_refresher(
+            locator.clone(),
+            user_agent.clone(),
+            timeout,
+            url,
+            config.tle_refresh_interval,
+        )?;
+    }
     Application::build(&config.listen, metrics, move |cfg| {
         cfg.app_data(locator.clone())
             .app_data(web::Data::new(TracedClient::new(

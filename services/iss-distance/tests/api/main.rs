@@ -5,3 +5,4 @@ mod failures;
 mod health;
 mod helpers;
 mod properties;
+mod tle_refresh;
