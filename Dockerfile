@@ -21,9 +21,9 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
        target/release/iss-distance target/release/healthcheck /out/
 
 # ---- runtime base: glibc + libgcc only, no shell, uid 65532 ------------------
-# distroless publishes no versioned tags; the Debian release is the pin (use a
-# digest to freeze it further).
-FROM gcr.io/distroless/cc-debian12:nonroot AS runtime
+# distroless publishes no versioned tags, so the tag is pinned by digest
+# (refresh: docker buildx imagetools inspect gcr.io/distroless/cc-debian12:nonroot).
+FROM gcr.io/distroless/cc-debian12:nonroot@sha256:9dac0a79194e45a7da0158a9c6da57b217585af0786db3845d1f0ec1a0dd182f AS runtime
 COPY --from=build /out/healthcheck /usr/local/bin/healthcheck
 ENV HOST=0.0.0.0
 USER 65532:65532

@@ -142,7 +142,11 @@ pub fn parse_emitted(text: &str) -> Vec<MetricSpec> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|line| {
             let cols: Vec<&str> = line.split_whitespace().collect();
-            assert_eq!(cols.len(), 6, "emitted-metrics.txt: 6 columns expected in {line:?}");
+            assert_eq!(
+                cols.len(),
+                6,
+                "emitted-metrics.txt: 6 columns expected in {line:?}"
+            );
             MetricSpec {
                 origin: cols[0].into(),
                 kind: cols[1].into(),
@@ -163,7 +167,13 @@ pub fn parse_emitted(text: &str) -> Vec<MetricSpec> {
 pub fn prometheus_label(attribute: &str) -> String {
     attribute
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -173,7 +183,13 @@ pub fn prometheus_label(attribute: &str) -> String {
 pub fn prometheus_name(otel_name: &str, kind: &str, unit: Option<&str>) -> String {
     let mut name: String = otel_name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == ':' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let unit_suffix = match unit.unwrap_or("") {
         "s" => "seconds",
@@ -204,13 +220,45 @@ pub struct PromqlRefs {
 /// PromQL functions, aggregations and keywords: identifiers that are never
 /// metric names.
 const PROMQL_WORDS: &[&str] = &[
-    "sum", "avg", "min", "max", "count", "stddev", "stdvar", "topk", "bottomk", "quantile",
-    "count_values", "group", "limitk", "limit_ratio", "by", "without", "on", "ignoring",
-    "group_left", "group_right", "and", "or", "unless", "bool", "offset", "inf", "nan", "atan2",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "count",
+    "stddev",
+    "stdvar",
+    "topk",
+    "bottomk",
+    "quantile",
+    "count_values",
+    "group",
+    "limitk",
+    "limit_ratio",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "offset",
+    "inf",
+    "nan",
+    "atan2",
 ];
 
 /// Keywords followed by a parenthesised list of label names.
-const LABEL_LIST_WORDS: &[&str] = &["by", "without", "on", "ignoring", "group_left", "group_right"];
+const LABEL_LIST_WORDS: &[&str] = &[
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+];
 
 /// Extracts metric and label names from a PromQL expression. A scanner, not a
 /// parser: syntax is left to Prometheus itself (promtool, the HTTP API).
@@ -286,7 +334,9 @@ pub fn promql_refs(expr: &str) -> Result<PromqlRefs, String> {
                 i += 1;
             }
             i += 1;
-        } else if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
+        } else if c.is_ascii_digit()
+            || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+        {
             // Numbers and durations (5m, 1e-3, 0x1f).
             i += 1;
             while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
@@ -361,6 +411,18 @@ pub fn substitute_grafana_vars(expr: &str, vars: &[(&str, &str)]) -> Result<Stri
     }
     Ok(out)
 }
+
+/// Values for Grafana's variables when dashboard queries are scanned or
+/// evaluated: "All" for the selectors, short windows that suit the
+/// end-to-end test's 1s scrape interval.
+pub const GRAFANA_VARS: &[(&str, &str)] = &[
+    ("service", ".*"),
+    ("route", ".*"),
+    ("__rate_interval", "1m"),
+    ("__interval", "15s"),
+    ("__range", "5m"),
+    ("__auto", "1m"),
+];
 
 // ---------------------------------------------------------------------------
 // Dashboards and rules
@@ -465,7 +527,10 @@ pub fn rules() -> Vec<Rule> {
     files.sort();
     let mut out = Vec::new();
     for path in files {
-        let rel = format!("prometheus/rules/{}", path.file_name().unwrap().to_string_lossy());
+        let rel = format!(
+            "prometheus/rules/{}",
+            path.file_name().unwrap().to_string_lossy()
+        );
         let doc = yaml(&rel);
         for group in doc["groups"].as_sequence().expect("groups list") {
             for rule in group["rules"].as_sequence().expect("rules list") {
@@ -539,7 +604,10 @@ mod tests {
             r#"histogram_quantile(0.95, sum by (le, service_name) (rate(http_server_request_duration_seconds_bucket{service_name=~"gate.*", http_route!="/metrics"}[5m])))"#,
         )
         .unwrap();
-        assert_eq!(refs.metrics, set(&["http_server_request_duration_seconds_bucket"]));
+        assert_eq!(
+            refs.metrics,
+            set(&["http_server_request_duration_seconds_bucket"])
+        );
         assert_eq!(refs.labels, set(&["le", "service_name", "http_route"]));
     }
 
@@ -558,8 +626,11 @@ mod tests {
     fn grafana_variables_are_substituted_and_unknown_ones_rejected() {
         let vars = [("service", ".*"), ("__rate_interval", "1m")];
         assert_eq!(
-            substitute_grafana_vars(r#"rate(x{s=~"$service"}[$__rate_interval]) + ${service:regex}"#, &vars)
-                .unwrap(),
+            substitute_grafana_vars(
+                r#"rate(x{s=~"$service"}[$__rate_interval]) + ${service:regex}"#,
+                &vars
+            )
+            .unwrap(),
             r#"rate(x{s=~".*"}[1m]) + .*"#
         );
         assert!(substitute_grafana_vars("x[$__range]", &vars).is_err());
@@ -571,16 +642,29 @@ mod tests {
             prometheus_name("http.server.request.duration", "histogram", Some("s")),
             "http_server_request_duration_seconds"
         );
-        assert_eq!(prometheus_name("incoming.requests", "counter", None), "incoming_requests_total");
         assert_eq!(
-            prometheus_name("http.server.active_requests", "updowncounter", Some("{request}")),
+            prometheus_name("incoming.requests", "counter", None),
+            "incoming_requests_total"
+        );
+        assert_eq!(
+            prometheus_name(
+                "http.server.active_requests",
+                "updowncounter",
+                Some("{request}")
+            ),
             "http_server_active_requests"
         );
-        assert_eq!(prometheus_label("http.response.status_code"), "http_response_status_code");
+        assert_eq!(
+            prometheus_label("http.response.status_code"),
+            "http_response_status_code"
+        );
     }
 
     #[test]
     fn percent_encoding_covers_promql_characters() {
-        assert_eq!(percent_encode(r#"a{b="c d"}[5m]"#), "a%7Bb%3D%22c%20d%22%7D%5B5m%5D");
+        assert_eq!(
+            percent_encode(r#"a{b="c d"}[5m]"#),
+            "a%7Bb%3D%22c%20d%22%7D%5B5m%5D"
+        );
     }
 }

@@ -90,11 +90,21 @@ impl EnvReader {
         }
     }
 
-    /// A positive number of milliseconds of at most ten minutes.
+    /// A timeout: a positive number of milliseconds of at most ten minutes.
     pub fn millis(&self, key: &str, default_ms: u64) -> Result<Duration, ConfigError> {
-        let expected = "a whole number of milliseconds between 1 and 600000";
-        let ms: u64 = self.parse(key, default_ms, expected)?;
-        if !(1..=600_000).contains(&ms) {
+        self.millis_up_to(key, default_ms, 600_000)
+    }
+
+    /// A positive number of milliseconds of at most `max_ms`.
+    pub fn millis_up_to(
+        &self,
+        key: &str,
+        default_ms: u64,
+        max_ms: u64,
+    ) -> Result<Duration, ConfigError> {
+        let expected = format!("a whole number of milliseconds between 1 and {max_ms}");
+        let ms: u64 = self.parse(key, default_ms, &expected)?;
+        if !(1..=max_ms).contains(&ms) {
             return Err(Self::invalid(key, &ms.to_string(), expected));
         }
         Ok(Duration::from_millis(ms))
@@ -210,6 +220,11 @@ mod tests {
             }
         );
         assert_eq!(env.millis("X", 2000).unwrap(), Duration::from_millis(2000));
+        assert!(env.millis_up_to("X", 7_200_000, 86_400_000).is_ok());
+        assert!(
+            env.millis_up_to("X", 7_200_000, 3_600_000).is_err(),
+            "a default is checked too"
+        );
         assert_eq!(
             env.url("X", "http://a:1/p").unwrap().as_str(),
             "http://a:1/p"

@@ -31,6 +31,7 @@ pub struct Config {
 }
 
 pub const DEFAULT_PORT: u16 = 5003;
+const HOUR_MS: u64 = 3_600_000;
 pub const DEFAULT_ISS_API_URL: &str = "http://api.open-notify.org/iss-now.json";
 
 impl Config {
@@ -50,7 +51,11 @@ impl Config {
             iss_api_timeout: env.millis("ISS_API_TIMEOUT_MS", 2000)?,
             tle_path: env.get("ISS_TLE_PATH").map(PathBuf::from),
             tle_url: env.optional_url("ISS_TLE_URL")?,
-            tle_refresh_interval: env.millis("ISS_TLE_REFRESH_MS", 6 * 3600 * 1000)?,
+            tle_refresh_interval: env.millis_up_to(
+                "ISS_TLE_REFRESH_MS",
+                6 * HOUR_MS,
+                7 * 24 * HOUR_MS,
+            )?,
         })
     }
 
