@@ -144,6 +144,7 @@ pub fn grafana_trace_link(grafana: &Url, trace_id: &str) -> String {
     let mut url = grafana.join("explore").unwrap_or_else(|_| grafana.clone());
     url.query_pairs_mut()
         .append_pair("schemaVersion", "1")
+        .append_pair("orgId", "1")
         .append_pair("panes", &panes.to_string());
     url.to_string()
 }
@@ -185,7 +186,7 @@ mod tests {
             "4bf92f3577b34da6a3ce929d0e0e4736",
         );
         assert!(
-            link.starts_with("http://127.0.0.1:3000/explore?schemaVersion=1&panes="),
+            link.starts_with("http://127.0.0.1:3000/explore?schemaVersion=1&orgId=1&panes="),
             "{link}"
         );
         let panes = Url::parse(&link)
