@@ -20,3 +20,26 @@ async fn an_unknown_path_is_a_json_404() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert!(body["error"].is_string());
 }
+
+#[tokio::test]
+async fn a_query_string_over_16_kib_is_refused_with_a_json_414() {
+    let app = spawn_app(PositionMode::Sgp4).await;
+    let (status, body) = app
+        .get(&format!(
+            "latitude=1&longitude=2&pad={}",
+            "x".repeat(16 * 1024)
+        ))
+        .await;
+    assert_eq!(status, 414, "{body}");
+    assert_eq!(
+        body["error"],
+        "The query string is longer than 16384 bytes."
+    );
+    let (status, _) = app
+        .get(&format!(
+            "latitude=1&longitude=2&pad={}",
+            "x".repeat(16 * 1024 - 100)
+        ))
+        .await;
+    assert_eq!(status, 200, "just under the limit is served");
+}
