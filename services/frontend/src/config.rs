@@ -8,8 +8,8 @@ use url::Url;
 pub struct Config {
     pub listen: ListenConfig,
     pub gateway_url: Url,
-    /// Base URL of Grafana for the trace link; the link is left out when unset.
-    pub grafana_url: Option<Url>,
+    /// Base URL of Grafana for the trace link (a sub-path such as `/grafana` works).
+    pub grafana_url: Url,
     /// Longer than the gateway's own downstream deadline, so the gateway's 504 arrives first.
     pub gateway_timeout: Duration,
 }
@@ -21,7 +21,7 @@ impl Config {
         Ok(Self {
             listen: ListenConfig::from_env(env, DEFAULT_PORT)?,
             gateway_url: env.url("GATEWAY_URL", "http://127.0.0.1:5001/")?,
-            grafana_url: Some(env.url("GRAFANA_URL", "http://127.0.0.1:3000/")?),
+            grafana_url: env.url("GRAFANA_URL", "http://127.0.0.1:3000/")?,
             gateway_timeout: env.millis("GATEWAY_TIMEOUT_MS", 12_000)?,
         })
     }
@@ -30,7 +30,7 @@ impl Config {
         Self {
             listen: ListenConfig::ephemeral(),
             gateway_url,
-            grafana_url: Some(Url::parse("http://127.0.0.1:3000/").expect("static URL")),
+            grafana_url: Url::parse("http://127.0.0.1:3000/").expect("static URL"),
             gateway_timeout: Duration::from_secs(2),
         }
     }

@@ -32,7 +32,8 @@ pub enum Outcome {
 }
 
 /// The whole page for `location` (echoed in the form) and `outcome`.
-pub fn render(location: &str, outcome: &Outcome, trace_link: Option<&str>) -> String {
+/// `trace` is the request's trace id and its Grafana link.
+pub fn render(location: &str, outcome: &Outcome, trace: Option<(&str, &str)>) -> String {
     let body = match outcome {
         Outcome::Form => String::new(),
         Outcome::Answer(answer) => answer_html(answer),
@@ -41,9 +42,13 @@ pub fn render(location: &str, outcome: &Outcome, trace_link: Option<&str>) -> St
             escape(message)
         ),
     };
-    let trace = trace_link
-        .map(|href| {
-            format!("<p class=\"trace\">Trace of this request: <a id=\"trace-link\" href=\"{}\">open in Grafana</a></p>", escape(href))
+    let trace = trace
+        .map(|(id, href)| {
+            format!(
+                "<p class=\"trace\">Trace <code id=\"trace-id\">{}</code>: <a id=\"trace-link\" href=\"{}\">open in Grafana</a></p>",
+                escape(id),
+                escape(href)
+            )
         })
         .unwrap_or_default();
     format!(
@@ -141,7 +146,12 @@ pub fn grafana_trace_link(grafana: &Url, trace_id: &str) -> String {
             "range": { "from": "now-1h", "to": "now" },
         }
     });
-    let mut url = grafana.join("explore").unwrap_or_else(|_| grafana.clone());
+    // `join` replaces the last path segment unless the base ends in '/': keep a sub-path like `/grafana`.
+    let mut base = grafana.clone();
+    if !base.path().ends_with('/') {
+        base.set_path(&format!("{}/", base.path()));
+    }
+    let mut url = base.join("explore").unwrap_or(base);
     url.query_pairs_mut()
         .append_pair("schemaVersion", "1")
         .append_pair("orgId", "1")
@@ -177,6 +187,22 @@ mod tests {
         );
         assert!(!page.contains("<b>x</b>"));
         assert_eq!(page.matches("&lt;b&gt;x&lt;/b&gt;").count(), 2);
+    }
+
+    #[test]
+    fn the_trace_id_is_shown_with_its_link_and_a_grafana_sub_path_is_kept() {
+        let link = grafana_trace_link(&Url::parse("http://host/grafana").unwrap(), "abc");
+        assert!(link.starts_with("http://host/grafana/explore?"), "{link}");
+        let page = render(
+            "x",
+            &Outcome::Form,
+            Some((
+                "4bf92f3577b34da6a3ce929d0e0e4736",
+                "http://g/explore?a=1&b=2",
+            )),
+        );
+        assert!(page.contains(r#"<code id="trace-id">4bf92f3577b34da6a3ce929d0e0e4736</code>"#));
+        assert!(page.contains(r#"href="http://g/explore?a=1&amp;b=2""#));
     }
 
     #[test]

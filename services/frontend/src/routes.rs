@@ -14,7 +14,7 @@ pub const MAX_FORM_BYTES: usize = 16 * 1024;
 
 pub struct FrontendSettings {
     pub gateway: Url,
-    pub grafana: Option<Url>,
+    pub grafana: Url,
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -72,13 +72,22 @@ async fn answer_page(
         ask_gateway(settings, client, &location).await
     };
     let trace_id = get_active_span(|span| span.span_context().trace_id());
-    let link = match (&settings.grafana, trace_id) {
-        (Some(grafana), id) if id != TraceId::INVALID => {
-            Some(grafana_trace_link(grafana, &id.to_string()))
-        }
-        _ => None,
-    };
-    html(status, render(&location, &outcome, link.as_deref()))
+    // No valid id when tracing is off (OTEL_SDK_DISABLED) or the request was not sampled.
+    let trace = (trace_id != TraceId::INVALID).then(|| {
+        let id = trace_id.to_string();
+        let link = grafana_trace_link(&settings.grafana, &id);
+        (id, link)
+    });
+    html(
+        status,
+        render(
+            &location,
+            &outcome,
+            trace
+                .as_ref()
+                .map(|(id, link)| (id.as_str(), link.as_str())),
+        ),
+    )
 }
 
 async fn ask_gateway(
