@@ -1,7 +1,7 @@
 //! The one place in the workspace that knows OpenTelemetry.
 //!
 //! A service calls [`init`] once at the top of `main`, keeps the returned
-//! [`TelemetryGuard`], wraps its `App` in [`middleware::RequestTelemetry`],
+//! [`TelemetryGuard`], wraps its `App` in [`middleware::instrument_request`],
 //! sends outbound HTTP through [`client::TracedClient`], serves
 //! [`metrics_endpoint`] at `/metrics`, and calls [`TelemetryGuard::shutdown`]
 //! after the HTTP server has drained. Handlers only create their domain spans

@@ -45,6 +45,11 @@ static INSTRUMENTS: LazyLock<ServerInstruments> = LazyLock::new(|| {
     }
 });
 
+/// The methods the HTTP semantic conventions know; any other is recorded as `_OTHER`.
+const KNOWN_METHODS: [&str; 9] = [
+    "CONNECT", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT", "TRACE",
+];
+
 /// Decrements `http.server.active_requests` even when the request future is dropped (client gone).
 struct ActiveRequest(Vec<KeyValue>);
 
@@ -60,10 +65,21 @@ pub async fn instrument_request(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let original_method = request.method().as_str();
+    // Callers choose the method and (via X-Forwarded-Proto) the scheme: only known values may
+    // reach metric attributes, or every made-up one becomes a new time series.
+    let method = if KNOWN_METHODS.contains(&original_method) {
+        original_method.to_owned()
+    } else {
+        "_OTHER".to_owned()
+    };
     let route = request.match_pattern();
     let connection = request.connection_info().clone();
-    let scheme = connection.scheme().to_owned();
+    let scheme = match connection.scheme() {
+        known @ ("http" | "https") => known.to_owned(),
+        _ if request.app_config().secure() => "https".to_owned(),
+        _ => "http".to_owned(),
+    };
 
     let active_attributes = vec![
         KeyValue::new(semconv::HTTP_REQUEST_METHOD, method.clone()),
@@ -83,6 +99,12 @@ pub async fn instrument_request(
     ];
     if let Some(route) = &route {
         attributes.push(KeyValue::new(semconv::HTTP_ROUTE, route.clone()));
+    }
+    if method == "_OTHER" {
+        attributes.push(KeyValue::new(
+            semconv::HTTP_REQUEST_METHOD_ORIGINAL,
+            original_method.to_owned(),
+        ));
     }
     let (host, port) = split_host_port(connection.host());
     attributes.push(KeyValue::new(semconv::SERVER_ADDRESS, host));
@@ -113,9 +135,11 @@ pub async fn instrument_request(
     }
 
     let parent = extract_context(request.headers());
+    // Semantic conventions name spans of unknown methods "HTTP".
+    let name_method = if method == "_OTHER" { "HTTP" } else { &method };
     let span_name = match &route {
-        Some(route) => format!("{method} {route}"),
-        None => method.clone(),
+        Some(route) => format!("{name_method} {route}"),
+        None => name_method.to_owned(),
     };
     let tracer = global::tracer(SCOPE);
     let span = tracer
