@@ -15,10 +15,10 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
     cargo build --release --locked \
-        -p frontend -p gateway -p geolocator -p iss-distance -p healthcheck \
+        -p frontend -p gateway -p geolocator -p iss-distance -p healthcheck -p loadgen \
  && mkdir -p /out \
  && cp target/release/frontend target/release/gateway target/release/geolocator \
-       target/release/iss-distance target/release/healthcheck /out/
+       target/release/iss-distance target/release/healthcheck target/release/loadgen /out/
 
 # ---- runtime base: glibc + libgcc only, no shell, uid 65532 ------------------
 # distroless publishes no versioned tags, so the tag is pinned by digest
@@ -54,6 +54,14 @@ ENV PORT=5003
 COPY --from=build /out/iss-distance /usr/local/bin/iss-distance
 EXPOSE 5003
 ENTRYPOINT ["/usr/local/bin/iss-distance"]
+
+# ---- load generator for the compose "load" profile (tools/loadgen) -----------
+# A client, not a server: no port, and compose's probe checks its target instead.
+FROM gcr.io/distroless/cc-debian12:nonroot@sha256:9dac0a79194e45a7da0158a9c6da57b217585af0786db3845d1f0ec1a0dd182f AS loadgen
+COPY --from=build /out/healthcheck /usr/local/bin/healthcheck
+COPY --from=build /out/loadgen /usr/local/bin/loadgen
+USER 65532:65532
+ENTRYPOINT ["/usr/local/bin/loadgen"]
 
 # ---- collector with a static health probe -----------------------------------
 # The collector-contrib image is FROM scratch (no shell, no curl), so the

@@ -23,5 +23,6 @@ cargo clippy --workspace --all-targets -- -D warnings
 # The end-to-end tests start the real service binaries, so build them first.
 cargo build --workspace --bins
 cargo test --workspace
+target/debug/bench --smoke --bin-dir target/debug --out target/bench-smoke >/dev/null  # harness smoke: seconds per scenario, no timing assertions
 scripts/check-platform.sh
 scripts/check-licenses.py

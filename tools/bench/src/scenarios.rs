@@ -1,0 +1,694 @@
+//! The scenarios: start-up, each service alone, end to end with the drop
+//! check, and the telemetry modes side by side.
+
+use crate::procs::{self, free_port, http_get, Memory, Service, ServiceError, Stop};
+use crate::results::{
+    Check, Counts, DropCheck, EndToEnd, Measured, Settings, Single, Startup, VariantRun,
+};
+use loadgen::Report;
+use otlp_receiver::OtlpReceiver;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The services, in the order a stack starts them (dependencies first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Geolocator,
+    IssDistance,
+    Gateway,
+    Frontend,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [
+        Kind::Geolocator,
+        Kind::IssDistance,
+        Kind::Gateway,
+        Kind::Frontend,
+    ];
+
+    pub fn binary(self) -> &'static str {
+        match self {
+            Kind::Geolocator => "geolocator",
+            Kind::IssDistance => "iss-distance",
+            Kind::Gateway => "gateway",
+            Kind::Frontend => "frontend",
+        }
+    }
+
+    /// `service.name` on its telemetry.
+    pub fn service_name(self) -> &'static str {
+        match self {
+            Kind::Geolocator => "geolocator-service",
+            Kind::IssDistance => "iss-distance-service",
+            Kind::Gateway => "gateway",
+            Kind::Frontend => "frontend",
+        }
+    }
+
+    /// The API request, as a loadgen URL template path.
+    pub fn api_path(self) -> &'static str {
+        match self {
+            Kind::IssDistance => "/?latitude={lat}&longitude={lon}",
+            _ => "/?location={city}",
+        }
+    }
+}
+
+/// The three telemetry modes of the issue, plus OTLP with warnings-only logs to show what logs cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Telemetry {
+    /// OTLP/gRPC export of traces, metrics and logs to the in-process receiver.
+    Otlp,
+    /// SDK on (spans, metrics for /metrics), no exporter configured.
+    NoExporter,
+    /// `OTEL_SDK_DISABLED=true`.
+    Disabled,
+    /// As `Otlp`, with `RUST_LOG=warn`: no per-request log records at all.
+    OtlpWarnLogs,
+    /// As `Otlp`, keeping one trace in ten (`parentbased_traceidratio`, 0.1).
+    OtlpSampled,
+}
+
+impl Telemetry {
+    pub const COMPARED: [Telemetry; 5] = [
+        Telemetry::Otlp,
+        Telemetry::NoExporter,
+        Telemetry::Disabled,
+        Telemetry::OtlpWarnLogs,
+        Telemetry::OtlpSampled,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Telemetry::Otlp => "otlp",
+            Telemetry::NoExporter => "no-exporter",
+            Telemetry::Disabled => "sdk-disabled",
+            Telemetry::OtlpWarnLogs => "otlp-warn-logs",
+            Telemetry::OtlpSampled => "otlp-sampled-10",
+        }
+    }
+}
+
+/// Loads of the scenarios.
+#[derive(Debug, Clone, Copy)]
+pub enum Load {
+    Open { rate: f64, seconds: f64 },
+    Closed { concurrency: usize, seconds: f64 },
+}
+
+pub struct Ctx {
+    pub bin_dir: PathBuf,
+    pub out_dir: PathBuf,
+    pub receiver: OtlpReceiver,
+    pub settings: Settings,
+    pub ticks_per_second: u64,
+    pub checks: Mutex<Vec<Check>>,
+    pub ready_deadline: Duration,
+}
+
+pub type Error = Box<dyn std::error::Error + Send + Sync>;
+
+impl Ctx {
+    pub fn check(&self, name: impl Into<String>, ok: bool, detail: impl Into<String>) {
+        let check = Check {
+            name: name.into(),
+            ok,
+            detail: detail.into(),
+        };
+        eprintln!(
+            "  check {}: {} {}",
+            if check.ok { "ok" } else { "FAILED" },
+            check.name,
+            check.detail
+        );
+        self.checks.lock().expect("not poisoned").push(check);
+    }
+
+    fn env(&self, kind: Kind, telemetry: Telemetry, ports: &Ports) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = Vec::new();
+        let mut set = |k: &str, v: String| env.push((k.to_owned(), v));
+        let rust_log = match telemetry {
+            Telemetry::OtlpWarnLogs => "warn".to_owned(),
+            _ => self.settings.rust_log.clone(),
+        };
+        set("RUST_LOG", rust_log);
+        match kind {
+            Kind::Geolocator => set("GEOCODER", "gazetteer".into()),
+            Kind::IssDistance => set("ISS_POSITION_SOURCE", "sgp4".into()),
+            Kind::Gateway => {
+                set(
+                    "GEOLOCATOR_SERVICE_URL",
+                    format!("http://127.0.0.1:{}/", ports.get(Kind::Geolocator)),
+                );
+                set(
+                    "ISS_DISTANCE_SERVICE_URL",
+                    format!("http://127.0.0.1:{}/", ports.get(Kind::IssDistance)),
+                );
+            }
+            Kind::Frontend => {
+                set(
+                    "GATEWAY_URL",
+                    format!("http://127.0.0.1:{}/", ports.get(Kind::Gateway)),
+                );
+            }
+        }
+        match telemetry {
+            Telemetry::Otlp | Telemetry::OtlpWarnLogs | Telemetry::OtlpSampled => {
+                if telemetry == Telemetry::OtlpSampled {
+                    set("OTEL_TRACES_SAMPLER", "parentbased_traceidratio".into());
+                    set("OTEL_TRACES_SAMPLER_ARG", "0.1".into());
+                }
+                set("OTEL_EXPORTER_OTLP_ENDPOINT", self.receiver.endpoint());
+                set("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into());
+                set(
+                    "OTEL_METRIC_EXPORT_INTERVAL",
+                    self.settings.metric_export_interval_ms.to_string(),
+                );
+            }
+            Telemetry::NoExporter => {}
+            Telemetry::Disabled => set("OTEL_SDK_DISABLED", "true".into()),
+        }
+        env
+    }
+
+    /// Starts `kinds` (in order) on fresh ports with `telemetry`.
+    pub fn start(&self, kinds: &[Kind], telemetry: Telemetry, tag: &str) -> Result<Stack, Error> {
+        let mut ports = Ports::default();
+        for kind in Kind::ALL {
+            ports.0.push((kind, free_port()?));
+        }
+        let mut services = Vec::new();
+        for &kind in kinds {
+            let log = self
+                .out_dir
+                .join("logs")
+                .join(format!("{tag}-{}.log", kind.binary()));
+            let service = Service::start(
+                kind.binary(),
+                &self.bin_dir.join(kind.binary()),
+                ports.get(kind),
+                &self.env(kind, telemetry, &ports),
+                log,
+                self.ready_deadline,
+            )?;
+            services.push((kind, service));
+        }
+        Ok(Stack { services })
+    }
+
+    /// Runs the loadgen binary against `port` and reads its JSON report.
+    fn loadgen(&self, name: &str, port: u16, path: &str, load: Load) -> Result<Report, Error> {
+        let json = self.out_dir.join("runs").join(format!("{name}.json"));
+        let mut command = Command::new(self.bin_dir.join("loadgen"));
+        command
+            .arg("--url")
+            .arg(format!("http://127.0.0.1:{port}{path}"))
+            .args(["--quiet", "--timeout", "5s", "--json"])
+            .arg(&json);
+        match load {
+            Load::Open { rate, seconds } => command.args([
+                "--rate",
+                &rate.to_string(),
+                "--duration",
+                &format!("{seconds}s"),
+            ]),
+            Load::Closed {
+                concurrency,
+                seconds,
+            } => command.args([
+                "--concurrency",
+                &concurrency.to_string(),
+                "--duration",
+                &format!("{seconds}s"),
+            ]),
+        };
+        let output = command.output().map_err(|e| {
+            format!(
+                "cannot run {}: {e} (build it: cargo build --release -p loadgen)",
+                self.bin_dir.join("loadgen").display()
+            )
+        })?;
+        if !output.status.success() {
+            return Err(format!(
+                "loadgen {name} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+            .into());
+        }
+        let report: Report = serde_json::from_slice(&std::fs::read(&json)?)?;
+        eprint!(
+            "    {name}: {}",
+            report
+                .summary()
+                .lines()
+                .skip(1)
+                .collect::<Vec<_>>()
+                .join("\n    ")
+        );
+        eprintln!();
+        Ok(report)
+    }
+
+    /// A loadgen run against `target` in `stack`, with each service's CPU time and
+    /// memory (sampled every 250 ms) over exactly that run.
+    pub fn measure(
+        &self,
+        stack: &Stack,
+        name: &str,
+        target: Kind,
+        load: Load,
+    ) -> Result<Measured, Error> {
+        let before: Vec<Option<u64>> = stack.services.iter().map(|(_, s)| s.cpu_ticks()).collect();
+        let receiver_before = procs::own_cpu_ticks();
+        let done = AtomicBool::new(false);
+        let peaks: Mutex<BTreeMap<String, Memory>> = Mutex::new(BTreeMap::new());
+        let report = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !done.load(Ordering::Relaxed) {
+                    sample_memory(stack, &peaks);
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+            });
+            let report = self.loadgen(name, stack.port(target), target.api_path(), load);
+            done.store(true, Ordering::Relaxed);
+            report
+        })?;
+        sample_memory(stack, &peaks);
+        let ms = |ticks: u64| ticks as f64 * 1000.0 / self.ticks_per_second as f64;
+        let mut cpu_ms = BTreeMap::new();
+        for ((kind, service), before) in stack.services.iter().zip(before) {
+            if let (Some(before), Some(after)) = (before, service.cpu_ticks()) {
+                cpu_ms.insert(kind.service_name().to_owned(), ms(after - before));
+            }
+        }
+        let receiver_cpu_ms = match (receiver_before, procs::own_cpu_ticks()) {
+            (Some(b), Some(a)) => ms(a - b),
+            _ => 0.0,
+        };
+        self.check(
+            format!("{name}: every request answered 2xx"),
+            report.errors == 0 && report.ok > 0,
+            format!(
+                "{} ok, {} errors {:?}",
+                report.ok, report.errors, report.errors_by_kind
+            ),
+        );
+        Ok(Measured {
+            report,
+            cpu_ms,
+            receiver_cpu_ms,
+            memory: peaks.into_inner().expect("not poisoned"),
+        })
+    }
+
+    /// Telemetry the receiver holds, per service of `kinds`.
+    pub fn counts(&self, kinds: &[Kind]) -> Counts {
+        self.receiver.read(|received| {
+            let mut counts = Counts::default();
+            for kind in kinds {
+                let name = kind.service_name();
+                counts
+                    .spans
+                    .insert(name.into(), received.spans_of(name).len() as i64);
+                counts
+                    .logs
+                    .insert(name.into(), received.logs_of(name).len() as i64);
+                counts.incoming_requests.insert(
+                    name.into(),
+                    received.latest_total(name, "incoming.requests", &[]) as i64,
+                );
+                counts.server_durations.insert(
+                    name.into(),
+                    received.latest_total(name, "http.server.request.duration", &[]) as i64,
+                );
+                counts.metric_points.insert(
+                    name.into(),
+                    received
+                        .metrics
+                        .iter()
+                        .filter(|p| p.service_name() == name)
+                        .count() as i64,
+                );
+            }
+            counts
+        })
+    }
+}
+
+fn sample_memory(stack: &Stack, peaks: &Mutex<BTreeMap<String, Memory>>) {
+    let mut peaks = peaks.lock().expect("not poisoned");
+    for (kind, service) in &stack.services {
+        if let Some(now) = service.memory() {
+            let entry = peaks.entry(kind.service_name().to_owned()).or_insert(now);
+            entry.rss_kib = entry.rss_kib.max(now.rss_kib);
+            entry.hwm_kib = entry.hwm_kib.max(now.hwm_kib);
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Ports(Vec<(Kind, u16)>);
+
+impl Ports {
+    fn get(&self, kind: Kind) -> u16 {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, p)| *p)
+            .expect("a port for every kind")
+    }
+}
+
+pub struct Stack {
+    pub services: Vec<(Kind, Service)>,
+}
+
+impl Stack {
+    pub fn port(&self, kind: Kind) -> u16 {
+        self.service(kind).port
+    }
+
+    pub fn service(&self, kind: Kind) -> &Service {
+        self.services
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, s)| s)
+            .expect("the stack runs this service")
+    }
+
+    pub fn memory(&self) -> BTreeMap<String, Memory> {
+        self.services
+            .iter()
+            .filter_map(|(k, s)| Some((k.service_name().to_owned(), s.memory()?)))
+            .collect()
+    }
+
+    /// SIGTERM, callers first (so nothing calls a stopped service), waiting for each flush.
+    pub fn stop(mut self) -> Result<(), Error> {
+        let mut first_error = None;
+        while let Some((_, service)) = self.services.pop() {
+            if let Err(error) = service.stop(Duration::from_secs(20)) {
+                first_error.get_or_insert(error);
+            }
+        }
+        match first_error {
+            Some(error) => Err(Box::new(error)),
+            None => Ok(()),
+        }
+    }
+}
+
+const CHAIN: [Kind; 3] = [Kind::Geolocator, Kind::IssDistance, Kind::Gateway];
+
+/// (e) start-up time to ready, and (d) idle memory, per service.
+pub fn startup(ctx: &Ctx) -> Result<Vec<Startup>, Error> {
+    eprintln!("start-up: {} starts per service", ctx.settings.startup_runs);
+    let mut results = Vec::new();
+    for kind in Kind::ALL {
+        let mut ready_ms = Vec::new();
+        let mut idle_rss_kib = Vec::new();
+        let mut killed_by_sigterm = 0;
+        for run in 0..ctx.settings.startup_runs {
+            ctx.receiver.clear();
+            let mut stack = ctx.start(&[kind], Telemetry::Otlp, &format!("startup-{run}"))?;
+            let service = stack.service(kind);
+            ready_ms.push(service.ready_after.as_secs_f64() * 1000.0);
+            let memory = service
+                .memory()
+                .ok_or_else(|| ServiceError(format!("no /proc entry for {}", kind.binary())))?;
+            idle_rss_kib.push(memory.rss_kib);
+            // Stopped within a millisecond of ready, a service may not have its SIGTERM
+            // handler yet; that is counted (a finding about the service), not a harness failure.
+            let (_, service) = stack.services.pop().expect("one service");
+            if service.stop_reporting_sigterm_death(Duration::from_secs(20))?
+                == Stop::KilledBySignal
+            {
+                killed_by_sigterm += 1;
+            }
+        }
+        eprintln!(
+            "  {}: ready in {:?} ms, idle RSS {:?} KiB",
+            kind.binary(),
+            ready_ms
+                .iter()
+                .map(|v| (v * 10.0).round() / 10.0)
+                .collect::<Vec<_>>(),
+            idle_rss_kib
+        );
+        if killed_by_sigterm > 0 {
+            eprintln!(
+                "  {}: {killed_by_sigterm} of {} stops right after ready were deaths by SIGTERM (no handler yet)",
+                kind.binary(),
+                ctx.settings.startup_runs
+            );
+        }
+        results.push(Startup {
+            service: kind.binary().into(),
+            ready_ms,
+            idle_rss_kib,
+            killed_by_sigterm,
+        });
+    }
+    Ok(results)
+}
+
+fn closed(ctx: &Ctx) -> Load {
+    Load::Closed {
+        concurrency: ctx.settings.concurrency,
+        seconds: ctx.settings.run_seconds,
+    }
+}
+
+fn open(ctx: &Ctx, seconds: f64) -> Load {
+    Load::Open {
+        rate: ctx.settings.rate,
+        seconds,
+    }
+}
+
+fn warm_up(ctx: &Ctx, stack: &Stack, target: Kind) -> Result<(), Error> {
+    // Connections, allocator arenas and caches settle before anything is measured.
+    ctx.loadgen(
+        "warmup",
+        stack.port(target),
+        target.api_path(),
+        Load::Closed {
+            concurrency: ctx.settings.concurrency,
+            seconds: if ctx.settings.smoke { 0.5 } else { 2.0 },
+        },
+    )?;
+    Ok(())
+}
+
+/// (b) geolocator and iss-distance alone (the gateway and frontend need their downstreams: see e2e).
+pub fn single(ctx: &Ctx) -> Result<Vec<Single>, Error> {
+    let mut results = Vec::new();
+    for kind in [Kind::Geolocator, Kind::IssDistance] {
+        eprintln!("{} alone (OTLP on)", kind.binary());
+        ctx.receiver.clear();
+        let stack = ctx.start(
+            &[kind],
+            Telemetry::Otlp,
+            &format!("single-{}", kind.binary()),
+        )?;
+        warm_up(ctx, &stack, kind)?;
+        let closed = ctx.measure(
+            &stack,
+            &format!("single-{}-closed", kind.binary()),
+            kind,
+            closed(ctx),
+        )?;
+        let open = ctx.measure(
+            &stack,
+            &format!("single-{}-open", kind.binary()),
+            kind,
+            open(ctx, ctx.settings.run_seconds),
+        )?;
+        stack.stop()?;
+        results.push(Single {
+            service: kind.binary().into(),
+            closed,
+            open,
+        });
+    }
+    Ok(results)
+}
+
+/// Starts the chain with OTLP on, optionally sends one request, stops it (flushing everything)
+/// and returns what the receiver got.
+fn calibrate(ctx: &Ctx, requests: usize) -> Result<Counts, Error> {
+    ctx.receiver.clear();
+    let stack = ctx.start(&CHAIN, Telemetry::Otlp, &format!("calibrate-{requests}"))?;
+    for _ in 0..requests {
+        let (status, body) = http_get(
+            stack.port(Kind::Gateway),
+            "/?location=London",
+            Duration::from_secs(5),
+        )?;
+        if status != 200 {
+            return Err(format!("calibration request: HTTP {status}: {body}").into());
+        }
+    }
+    stack.stop()?;
+    Ok(ctx.counts(&CHAIN))
+}
+
+fn expected(baseline: &Counts, per_request: &Counts, requests: u64) -> Counts {
+    let n = requests as i64;
+    let combine = |b: &BTreeMap<String, i64>, p: &BTreeMap<String, i64>| {
+        b.iter()
+            .map(|(k, v)| (k.clone(), v + n * p.get(k).copied().unwrap_or(0)))
+            .collect()
+    };
+    Counts {
+        spans: combine(&baseline.spans, &per_request.spans),
+        logs: combine(&baseline.logs, &per_request.logs),
+        incoming_requests: combine(&baseline.incoming_requests, &per_request.incoming_requests),
+        server_durations: combine(&baseline.server_durations, &per_request.server_durations),
+        metric_points: BTreeMap::new(),
+    }
+}
+
+fn difference(one: &Counts, zero: &Counts) -> Counts {
+    let diff = |a: &BTreeMap<String, i64>, b: &BTreeMap<String, i64>| {
+        a.iter()
+            .map(|(k, v)| (k.clone(), v - b.get(k).copied().unwrap_or(0)))
+            .collect()
+    };
+    Counts {
+        spans: diff(&one.spans, &zero.spans),
+        logs: diff(&one.logs, &zero.logs),
+        incoming_requests: diff(&one.incoming_requests, &zero.incoming_requests),
+        server_durations: diff(&one.server_durations, &zero.server_durations),
+        metric_points: BTreeMap::new(),
+    }
+}
+
+/// (a) end to end through the gateway, with (d) memory under load and the drop check.
+pub fn end_to_end(ctx: &Ctx) -> Result<EndToEnd, Error> {
+    eprintln!("end to end: calibrating telemetry per request");
+    let baseline = calibrate(ctx, 0)?;
+    let one = calibrate(ctx, 1)?;
+    let per_request = difference(&one, &baseline);
+    eprintln!("  per request: {per_request:?}");
+    ctx.check(
+        "one request produces spans and logs in every service",
+        CHAIN.iter().all(|k| {
+            let name = k.service_name();
+            per_request.spans.get(name).copied().unwrap_or(0) > 0
+                && per_request.logs.get(name).copied().unwrap_or(0) > 0
+        }),
+        format!("spans {:?}, logs {:?}", per_request.spans, per_request.logs),
+    );
+
+    eprintln!(
+        "end to end: open loop {} req/s for {} s through the gateway, OTLP on",
+        ctx.settings.rate, ctx.settings.e2e_seconds
+    );
+    ctx.receiver.clear();
+    let stack = ctx.start(&CHAIN, Telemetry::Otlp, "e2e-open")?;
+    let idle_memory = stack.memory();
+    let open = ctx.measure(
+        &stack,
+        "e2e-gateway-open",
+        Kind::Gateway,
+        open(ctx, ctx.settings.e2e_seconds),
+    )?;
+    stack.stop()?;
+    let received = ctx.counts(&CHAIN);
+    let drops = DropCheck {
+        requests: open.report.requests,
+        expected: expected(&baseline, &per_request, open.report.requests),
+        baseline,
+        per_request,
+        received,
+    };
+    let mismatches = drops.mismatches();
+    ctx.check(
+        format!(
+            "nothing dropped: spans, logs and metric totals of {} requests all arrived",
+            drops.requests
+        ),
+        mismatches.is_empty(),
+        if mismatches.is_empty() {
+            format!("spans {:?}", drops.received.spans)
+        } else {
+            format!("(signal, service, expected, received): {mismatches:?}")
+        },
+    );
+
+    eprintln!("end to end: closed loop through the gateway and the frontend");
+    ctx.receiver.clear();
+    let stack = ctx.start(&Kind::ALL, Telemetry::Otlp, "e2e-closed")?;
+    warm_up(ctx, &stack, Kind::Gateway)?;
+    let closed_gateway = ctx.measure(&stack, "e2e-gateway-closed", Kind::Gateway, closed(ctx))?;
+    warm_up(ctx, &stack, Kind::Frontend)?;
+    let closed_frontend =
+        ctx.measure(&stack, "e2e-frontend-closed", Kind::Frontend, closed(ctx))?;
+    stack.stop()?;
+    Ok(EndToEnd {
+        open,
+        idle_memory,
+        drops,
+        closed_gateway,
+        closed_frontend,
+    })
+}
+
+/// (c) the telemetry modes, interleaved round by round (rotating the order) so
+/// drifting machine load hits every variant alike.
+pub fn telemetry(ctx: &Ctx) -> Result<Vec<VariantRun>, Error> {
+    let variants = Telemetry::COMPARED;
+    let mut runs = Vec::new();
+    for round in 0..ctx.settings.rounds {
+        for i in 0..variants.len() {
+            let variant = variants[(i + round) % variants.len()];
+            eprintln!(
+                "telemetry round {}/{}: {}",
+                round + 1,
+                ctx.settings.rounds,
+                variant.label()
+            );
+            ctx.receiver.clear();
+            let tag = format!("telemetry-{}-{round}", variant.label());
+            let stack = ctx.start(&CHAIN, variant, &tag)?;
+            warm_up(ctx, &stack, Kind::Gateway)?;
+            let closed =
+                ctx.measure(&stack, &format!("{tag}-closed"), Kind::Gateway, closed(ctx))?;
+            let open = ctx.measure(
+                &stack,
+                &format!("{tag}-open"),
+                Kind::Gateway,
+                open(ctx, ctx.settings.run_seconds),
+            )?;
+            stack.stop()?;
+            // Each variant must be what it claims: exporting, or sending nothing at all.
+            let spans: i64 = ctx.counts(&CHAIN).spans.values().sum();
+            let exports = !matches!(variant, Telemetry::NoExporter | Telemetry::Disabled);
+            ctx.check(
+                format!(
+                    "{tag}: {}",
+                    if exports {
+                        "spans exported"
+                    } else {
+                        "nothing exported"
+                    }
+                ),
+                (spans > 0) == exports,
+                format!("{spans} spans received"),
+            );
+            runs.push(VariantRun {
+                variant: variant.label().into(),
+                round,
+                closed,
+                open,
+            });
+        }
+    }
+    Ok(runs)
+}
