@@ -2,7 +2,7 @@
 //!
 //! ```sh
 //! cargo build --release -p frontend -p gateway -p geolocator -p iss-distance -p loadgen -p bench
-//! target/release/bench                      # every scenario, ~12 minutes
+//! target/release/bench                      # every scenario, ~17 minutes
 //! target/release/bench --scenario e2e       # one scenario
 //! target/release/bench --markdown BENCHMARKS.md   # and refresh the tables there
 //! target/debug/bench --smoke --bin-dir target/debug   # CI: seconds, no timing assertions

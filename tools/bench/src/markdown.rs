@@ -85,10 +85,25 @@ const VARIANTS: [(&str, &str); 5] = [
     ("otlp-sampled-10", "OTLP export, 1 trace in 10 sampled"),
 ];
 
+/// Every measured run, for machine-wide noise figures.
+fn all_measured(results: &Results) -> Vec<&Measured> {
+    let mut all: Vec<&Measured> = Vec::new();
+    for single in &results.single {
+        all.extend([&single.closed, &single.open]);
+    }
+    if let Some(e2e) = &results.e2e {
+        all.extend([&e2e.open, &e2e.closed_gateway, &e2e.closed_frontend]);
+    }
+    for run in &results.telemetry {
+        all.extend([&run.closed, &run.open]);
+    }
+    all
+}
+
 fn latency_row(name: &str, measured: &Measured) -> String {
     let r = &measured.report;
     format!(
-        "| {name} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} % |",
         r.requests,
         r.errors,
         ms(r.latency_ms.p50),
@@ -97,6 +112,7 @@ fn latency_row(name: &str, measured: &Measured) -> String {
         ms(r.latency_ms.p999),
         ms(r.latency_ms.max),
         format_args!("{:.0}", measured.cpu_us_per_request()),
+        measured.others_cpu_pct,
     )
 }
 
@@ -142,6 +158,21 @@ pub fn render(results: &Results, criterion_dir: &Path) -> String {
         "| service settings | `RUST_LOG={}` (stderr to a file), `GEOCODER=gazetteer`, `ISS_POSITION_SOURCE=sgp4`, `OTEL_METRIC_EXPORT_INTERVAL={}` when exporting, SDK defaults otherwise; load generator, services and OTLP receiver share the same {} CPUs |",
         s.rust_log, s.metric_export_interval_ms, m.cpus
     );
+    let all = all_measured(results);
+    if all
+        .iter()
+        .any(|m| m.others_cpu_pct > 0.0 || m.steal_pct > 0.0)
+    {
+        let others: Vec<f64> = all.iter().map(|m| m.others_cpu_pct).collect();
+        let steal = all.iter().map(|m| m.steal_pct).fold(0.0, f64::max);
+        let _ = writeln!(
+            w,
+            "| machine CPU not accounted to the benchmark's processes during the measured runs (other tenants' builds and tests; kernel threads) | median {:.0} %, max {:.0} %; hypervisor steal at most {:.1} % |",
+            median(&others),
+            others.iter().copied().fold(0.0, f64::max),
+            steal
+        );
+    }
     let _ = writeln!(w);
 
     // Targets.
@@ -238,7 +269,7 @@ pub fn render(results: &Results, criterion_dir: &Path) -> String {
         );
         let _ = writeln!(
             w,
-            "| load | requests | errors | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | service CPU µs/request |\n|---|---|---|---|---|---|---|---|---|"
+            "| load | requests | errors | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | service CPU µs/request | machine CPU used by others (incl. kernel threads) |\n|---|---|---|---|---|---|---|---|---|---|"
         );
         let _ = writeln!(
             w,
@@ -356,7 +387,7 @@ pub fn render(results: &Results, criterion_dir: &Path) -> String {
         }
         let _ = writeln!(
             w,
-            "\nPer round (closed-loop req/s):\n\n| round | {} |\n|---|{}",
+            "\nPer round: closed-loop req/s, and in brackets the share of the machine's CPU not accounted to the benchmark's processes during that run (other tenants, kernel threads):\n\n| round | {} |\n|---|{}",
             VARIANTS.map(|(l, _)| l).join(" | "),
             "---|".repeat(VARIANTS.len())
         );
@@ -375,7 +406,10 @@ pub fn render(results: &Results, criterion_dir: &Path) -> String {
                         .iter()
                         .find(|r| r.round == round && r.variant == *label)
                         .map_or("–".into(), |r| {
-                            format!("{:.0}", r.closed.report.throughput_rps)
+                            format!(
+                                "{:.0} ({:.0} %)",
+                                r.closed.report.throughput_rps, r.closed.others_cpu_pct
+                            )
                         })
                 })
                 .collect();

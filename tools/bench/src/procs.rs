@@ -91,6 +91,44 @@ pub fn own_cpu_ticks() -> Option<u64> {
     parse_stat_cpu_ticks(&std::fs::read_to_string("/proc/self/stat").ok()?)
 }
 
+/// CPU time of this process's waited-for children (fields 16 and 17: cutime + cstime), in ticks.
+pub fn children_cpu_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 1..].split_whitespace().collect();
+    Some(fields.get(13)?.parse::<u64>().ok()? + fields.get(14)?.parse::<u64>().ok()?)
+}
+
+/// The whole machine's CPU time from the first line of `/proc/stat`, in ticks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MachineTicks {
+    /// Everything but idle and iowait (steal included).
+    pub busy: u64,
+    pub total: u64,
+    /// Time the hypervisor ran something else while a vCPU wanted to run.
+    pub steal: u64,
+}
+
+pub fn parse_proc_stat(text: &str) -> Option<MachineTicks> {
+    let line = text.lines().find(|l| l.starts_with("cpu "))?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    let total: u64 = v.iter().take(8).sum();
+    let idle = v.get(3)? + v.get(4)?;
+    Some(MachineTicks {
+        busy: total - idle,
+        total,
+        steal: *v.get(7)?,
+    })
+}
+
+pub fn machine_ticks() -> Option<MachineTicks> {
+    parse_proc_stat(&std::fs::read_to_string("/proc/stat").ok()?)
+}
+
 /// Clock ticks per second for `/proc/<pid>/stat` (`getconf CLK_TCK`; 100 on Linux in practice).
 pub fn clock_ticks_per_second() -> u64 {
     Command::new("getconf")
@@ -313,6 +351,22 @@ mod tests {
         }
         std::hint::black_box(x);
         assert!(own_cpu_ticks().unwrap() > before);
+    }
+
+    #[test]
+    fn machine_ticks_add_up_busy_idle_and_steal() {
+        let stat = "cpu  100 5 20 1000 10 0 3 7 0 0\ncpu0 50 2 10 500 5 0 1 3 0 0\n";
+        assert_eq!(
+            parse_proc_stat(stat),
+            Some(MachineTicks {
+                busy: 100 + 5 + 20 + 3 + 7,
+                total: 1145,
+                steal: 7
+            })
+        );
+        assert_eq!(parse_proc_stat("intr 1 2 3"), None);
+        assert!(machine_ticks().is_some_and(|t| t.total > t.busy));
+        assert!(children_cpu_ticks().is_some());
     }
 
     #[test]

@@ -27,6 +27,15 @@ pub struct Measured {
     pub receiver_cpu_ms: f64,
     /// Highest resident set seen per service while the load ran (sampled), and the peak (VmHWM) after.
     pub memory: BTreeMap<String, Memory>,
+    /// CPU milliseconds of the loadgen process.
+    #[serde(default)]
+    pub loadgen_cpu_ms: f64,
+    /// Share of the machine's CPU (all cores) that processes outside this benchmark used
+    /// during the run, and the share the hypervisor stole: how noisy the run was.
+    #[serde(default)]
+    pub others_cpu_pct: f64,
+    #[serde(default)]
+    pub steal_pct: f64,
 }
 
 impl Measured {

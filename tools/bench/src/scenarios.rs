@@ -265,6 +265,8 @@ impl Ctx {
     ) -> Result<Measured, Error> {
         let before: Vec<Option<u64>> = stack.services.iter().map(|(_, s)| s.cpu_ticks()).collect();
         let receiver_before = procs::own_cpu_ticks();
+        let loadgen_before = procs::children_cpu_ticks();
+        let machine_before = procs::machine_ticks();
         let done = AtomicBool::new(false);
         let peaks: Mutex<BTreeMap<String, Memory>> = Mutex::new(BTreeMap::new());
         let report = std::thread::scope(|scope| {
@@ -290,6 +292,22 @@ impl Ctx {
             (Some(b), Some(a)) => ms(a - b),
             _ => 0.0,
         };
+        let loadgen_cpu_ms = match (loadgen_before, procs::children_cpu_ticks()) {
+            (Some(b), Some(a)) => ms(a - b),
+            _ => 0.0,
+        };
+        let (others_cpu_pct, steal_pct) = match (machine_before, procs::machine_ticks()) {
+            (Some(b), Some(a)) if a.total > b.total => {
+                let total = ms(a.total - b.total);
+                let ours = cpu_ms.values().sum::<f64>() + receiver_cpu_ms + loadgen_cpu_ms;
+                let others = (ms(a.busy - b.busy) - ours).max(0.0);
+                (
+                    others * 100.0 / total,
+                    ms(a.steal - b.steal) * 100.0 / total,
+                )
+            }
+            _ => (0.0, 0.0),
+        };
         self.check(
             format!("{name}: every request answered 2xx"),
             report.errors == 0 && report.ok > 0,
@@ -303,6 +321,9 @@ impl Ctx {
             cpu_ms,
             receiver_cpu_ms,
             memory: peaks.into_inner().expect("not poisoned"),
+            loadgen_cpu_ms,
+            others_cpu_pct,
+            steal_pct,
         })
     }
 
