@@ -40,25 +40,27 @@ pub fn json(rel: &str) -> Json {
 
 /// The dashboards provisioned from `grafana/dashboards`, as (file name, JSON).
 pub fn dashboards() -> Vec<(String, Json)> {
-    let dir = repo_root().join("grafana/dashboards");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("grafana/dashboards exists")
-        .map(|e| e.expect("readable dir entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no dashboards in {}", dir.display());
-    files
+    repo_files("grafana/dashboards", "json")
         .into_iter()
-        .map(|p| {
-            let rel = format!(
-                "grafana/dashboards/{}",
-                p.file_name().unwrap().to_string_lossy()
-            );
+        .map(|rel| {
             let value = json(&rel);
             (rel, value)
         })
         .collect()
+}
+
+/// The files with `extension` directly in the repo folder `dir`, as sorted repo-relative
+/// paths ("dir/name"); an empty folder is an error, as every caller expects content.
+pub fn repo_files(dir: &str, extension: &str) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(repo_root().join(dir))
+        .unwrap_or_else(|e| panic!("{dir} is not readable: {e}"))
+        .map(|entry| entry.expect("readable dir entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == extension))
+        .map(|path| format!("{dir}/{}", path.file_name().unwrap().to_string_lossy()))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no .{extension} files in {dir}");
+    files
 }
 
 /// Looks up a nested YAML mapping key path such as `["otlp", "translation_strategy"]`.
@@ -518,19 +520,8 @@ pub struct Rule {
 }
 
 pub fn rules() -> Vec<Rule> {
-    let dir = repo_root().join("prometheus/rules");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("prometheus/rules exists")
-        .map(|e| e.expect("dir entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
-        .collect();
-    files.sort();
     let mut out = Vec::new();
-    for path in files {
-        let rel = format!(
-            "prometheus/rules/{}",
-            path.file_name().unwrap().to_string_lossy()
-        );
+    for rel in repo_files("prometheus/rules", "yml") {
         let doc = yaml(&rel);
         for group in doc["groups"].as_sequence().expect("groups list") {
             for rule in group["rules"].as_sequence().expect("rules list") {

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::process::Command;
 
-use platform_checks::repo_root;
+use platform_checks::{repo_files, repo_root};
 
 fn promtool(args: &[&str]) -> Option<(bool, String)> {
     let output = match Command::new("promtool")
@@ -26,21 +26,10 @@ fn promtool(args: &[&str]) -> Option<(bool, String)> {
     Some((output.status.success(), text))
 }
 
-fn files(dir: &str) -> Vec<String> {
-    let mut out: Vec<String> = std::fs::read_dir(repo_root().join(dir))
-        .unwrap()
-        .map(|e| format!("{dir}/{}", e.unwrap().file_name().to_string_lossy()))
-        .filter(|f| f.ends_with(".yml"))
-        .collect();
-    out.sort();
-    assert!(!out.is_empty(), "no .yml files in {dir}");
-    out
-}
-
 #[test]
 fn promtool_accepts_the_local_config_the_rules_and_their_unit_tests() {
-    let rule_files = files("prometheus/rules");
-    let test_files = files("prometheus/tests");
+    let rule_files = repo_files("prometheus/rules", "yml");
+    let test_files = repo_files("prometheus/tests", "yml");
     let mut runs: Vec<Vec<String>> = vec![
         vec![
             "check".into(),
@@ -67,7 +56,7 @@ fn promtool_accepts_the_local_config_the_rules_and_their_unit_tests() {
 
 #[test]
 fn every_rule_has_a_unit_test() {
-    let tests: String = files("prometheus/tests")
+    let tests: String = repo_files("prometheus/tests", "yml")
         .iter()
         .map(|f| std::fs::read_to_string(repo_root().join(f)).unwrap())
         .collect();
