@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1.7
 # One Dockerfile for the four services (targets frontend, gateway, geolocator,
-# iss-distance) and for the collector image with a health probe
-# (target otel-collector). Needs BuildKit (the default in current Docker).
+# iss-distance), the load generator (loadgen) and the collector distribution
+# with a health probe (target otel-collector). Needs BuildKit (the default in
+# current Docker).
 
 ARG RUST_VERSION=1.95
 
@@ -63,13 +64,31 @@ COPY --from=build /out/loadgen /usr/local/bin/loadgen
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/loadgen"]
 
-# ---- collector with a static health probe -----------------------------------
-# The collector-contrib image is FROM scratch (no shell, no curl), so the
-# std-only probe is compiled with plain rustc against musl into a static binary.
+# ---- collector: the minimal distribution of otel-collector/builder-config.yaml
+# Built by the OpenTelemetry Collector Builder at the version the manifest pins,
+# exactly as scripts/build-platform-tools.sh builds it for the end-to-end tests.
+FROM golang:1.26.8-bookworm AS otelcol-build
+ARG COLLECTOR_VERSION=0.159.0
+RUN --mount=type=cache,target=/root/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    go install go.opentelemetry.io/collector/cmd/builder@v${COLLECTOR_VERSION}
+COPY otel-collector/builder-config.yaml /build/builder-config.yaml
+RUN --mount=type=cache,target=/root/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=0 builder --config=/build/builder-config.yaml --output-path=/build/dist
+
+# The std-only health probe, compiled with plain rustc against musl into a
+# static binary: the collector image has no shell, no libc and no curl.
 FROM rust:${RUST_VERSION}-alpine AS healthcheck-static
 COPY services/healthcheck/src/main.rs /hc/main.rs
 RUN rustc --edition 2021 -C opt-level=s -C strip=symbols -C target-feature=+crt-static \
         /hc/main.rs -o /hc/healthcheck
 
-FROM otel/opentelemetry-collector-contrib:0.159.0 AS otel-collector
+# Two static binaries on an empty image (checks/platform/image-inventory.txt).
+FROM scratch AS otel-collector
+COPY --from=otelcol-build /build/dist/otelcol-iss /otelcol-iss
 COPY --from=healthcheck-static /hc/healthcheck /healthcheck
+USER 10001:10001
+EXPOSE 4317 4318 8888 13133
+ENTRYPOINT ["/otelcol-iss"]
+CMD ["--config=/etc/otelcol/config.yaml"]

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine (run as root):
-# the real Prometheus and promtool, headless Chromium and ChromeDriver, and
-# the Rust lint tools.
+# Debian's Prometheus and promtool (the local run without Docker), headless
+# Chromium and ChromeDriver, the Rust lint tools, and then builds the real
+# OpenTelemetry Collector and Prometheus 3.14 with Go (cached by version; see
+# scripts/build-platform-tools.sh). Go >= 1.25 must be installed already:
+# Debian's own Go is too old for the collector.
 set -euo pipefail
 packages=(prometheus chromium chromium-driver)
 if [[ ${CI:-} == true ]] || ! command -v prometheus >/dev/null || ! command -v chromedriver >/dev/null || ! command -v chromium >/dev/null; then
@@ -14,3 +17,5 @@ if command -v rustup >/dev/null; then
 fi
 prometheus --version 2>&1 | head -1
 chromium --version
+command -v go >/dev/null || { echo "Go >= 1.25 is needed to build the collector and Prometheus 3.14: https://go.dev/doc/install" >&2; exit 1; }
+"$(dirname "$0")/build-platform-tools.sh"

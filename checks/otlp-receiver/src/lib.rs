@@ -3,7 +3,8 @@
 //!
 //! One loopback port speaks both OTLP/gRPC (the three collector services, via
 //! the tonic servers generated in `opentelemetry-proto`) and OTLP/HTTP with
-//! protobuf bodies (`POST /v1/traces`, `/v1/metrics`, `/v1/logs`), so the same
+//! protobuf bodies (`POST /v1/traces`, `/v1/metrics`, `/v1/logs`, also under
+//! Loki's `/otlp` prefix), so the same
 //! [`endpoint`](OtlpReceiver::endpoint) works for `OTEL_EXPORTER_OTLP_PROTOCOL`
 //! `grpc` and `http/protobuf`. Every accepted export is flattened into
 //! [`Received`]; tests read it with [`read`](OtlpReceiver::read) or wait for a
@@ -59,6 +60,7 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
+use tonic::codec::CompressionEncoding;
 use tonic::codegen::Service;
 
 /// Largest export accepted over either transport (the SDK's batches are far smaller).
@@ -136,6 +138,7 @@ struct Listening {
 pub struct OtlpReceiver {
     shared: Arc<Shared>,
     port: u16,
+    ip: std::net::IpAddr,
     /// `Option` only so `Drop` can shut it down without blocking (tests drop it inside async code).
     runtime: Option<tokio::runtime::Runtime>,
     handle: tokio::runtime::Handle,
@@ -145,13 +148,21 @@ pub struct OtlpReceiver {
 impl OtlpReceiver {
     /// Starts listening on a free loopback port.
     pub fn start() -> io::Result<Self> {
+        Self::start_at(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+    }
+
+    /// Starts listening on `address`: where a test stands in for a named
+    /// backend at its real port (Tempo's 4317, Loki's 3100) on a loopback
+    /// address of its own.
+    pub fn start_at(address: SocketAddr) -> io::Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("otlp-receiver")
             .enable_all()
             .build()?;
-        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-        let port = listener.local_addr()?.port();
+        let listener = std::net::TcpListener::bind(address)?;
+        let address = listener.local_addr()?;
+        let port = address.port();
         let receiver = Self {
             shared: Arc::new(Shared {
                 received: Mutex::new(Received::default()),
@@ -159,6 +170,7 @@ impl OtlpReceiver {
                 changes: watch::Sender::new(0),
             }),
             port,
+            ip: address.ip(),
             handle: runtime.handle().clone(),
             runtime: Some(runtime),
             listening: Mutex::new(None),
@@ -167,9 +179,9 @@ impl OtlpReceiver {
         Ok(receiver)
     }
 
-    /// `http://127.0.0.1:<port>`: the value for `OTEL_EXPORTER_OTLP_ENDPOINT`, whatever the protocol.
+    /// `http://<ip>:<port>`: the value for `OTEL_EXPORTER_OTLP_ENDPOINT`, whatever the protocol.
     pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://{}", SocketAddr::new(self.ip, self.port))
     }
 
     pub fn port(&self) -> u16 {
@@ -202,7 +214,7 @@ impl OtlpReceiver {
             return Ok(());
         }
         self.set_fault(Fault::None);
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        let address = SocketAddr::new(self.ip, self.port);
         // The port was just ours; a moment of TIME_WAIT or a closing socket is the only contention.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         let listener = loop {
@@ -360,16 +372,19 @@ async fn respond(
     let answered = if path.starts_with("/opentelemetry.proto.collector.trace.v1.TraceService/") {
         TraceServiceServer::new(grpc)
             .max_decoding_message_size(MAX_BODY_BYTES)
+            .accept_compressed(CompressionEncoding::Gzip)
             .call(request)
             .await
     } else if path.starts_with("/opentelemetry.proto.collector.metrics.v1.MetricsService/") {
         MetricsServiceServer::new(grpc)
             .max_decoding_message_size(MAX_BODY_BYTES)
+            .accept_compressed(CompressionEncoding::Gzip)
             .call(request)
             .await
     } else if path.starts_with("/opentelemetry.proto.collector.logs.v1.LogsService/") {
         LogsServiceServer::new(grpc)
             .max_decoding_message_size(MAX_BODY_BYTES)
+            .accept_compressed(CompressionEncoding::Gzip)
             .call(request)
             .await
     } else {
@@ -394,7 +409,9 @@ async fn http_export(
     path: &str,
     shared: &Shared,
 ) -> Response<ResponseBody> {
-    let signal = match path {
+    // Loki takes OTLP under /otlp (the collector's otlp_http exporter appends
+    // /v1/logs to the configured http://loki:3100/otlp).
+    let signal = match path.strip_prefix("/otlp").unwrap_or(path) {
         "/v1/traces" => Signal::Traces,
         "/v1/metrics" => Signal::Metrics,
         "/v1/logs" => Signal::Logs,

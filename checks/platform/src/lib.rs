@@ -2,10 +2,14 @@
 //! the list of metrics the stack emits, a small PromQL reference scanner,
 //! Grafana variable substitution and a tiny HTTP/1.0 client.
 //!
-//! The Collector, Tempo, Loki and Grafana cannot run on the CI machines (no
-//! Docker, no packages), so their configs are checked for consistency with
-//! each other and with what the services emit; Prometheus is exercised for
-//! real by `tests/prometheus_e2e.rs`.
+//! The real OpenTelemetry Collector (built from `otel-collector/builder-config.yaml`)
+//! and a real Prometheus 3.14 run in `tests/collector_e2e.rs` and
+//! `tests/prometheus_e2e.rs`. Tempo, Loki and Grafana are AGPL-licensed and
+//! never built here: their configs are checked for consistency with each
+//! other, with what the services emit and with facts read from their sources
+//! at the pinned versions (`tests/consistency.rs`, `image-inventory.txt`).
+
+pub mod platform;
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
@@ -61,6 +65,40 @@ pub fn repo_files(dir: &str, extension: &str) -> Vec<String> {
     files.sort();
     assert!(!files.is_empty(), "no .{extension} files in {dir}");
     files
+}
+
+/// A config text with every `${env:NAME:-default}` replaced by its default:
+/// the collector config as compose runs it (compose sets none of the
+/// variables; [`env_defaults`] lists them for that check).
+pub fn expand_env_defaults(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${env:") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..]
+            .find('}')
+            .unwrap_or_else(|| panic!("unclosed ${{env:...}} in {:?}", &rest[start..]));
+        let reference = &rest[start + 6..start + end];
+        let (_, default) = reference
+            .split_once(":-")
+            .unwrap_or_else(|| panic!("${{env:{reference}}} has no compose default"));
+        out.push_str(default);
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The (variable, default) pairs of every `${env:NAME:-default}` in a text.
+pub fn env_defaults(text: &str) -> Vec<(String, String)> {
+    text.split("${env:")
+        .skip(1)
+        .map(|part| {
+            let reference = &part[..part.find('}').expect("closed reference")];
+            let (name, default) = reference.split_once(":-").unwrap_or((reference, ""));
+            (name.to_string(), default.to_string())
+        })
+        .collect()
 }
 
 /// Looks up a nested YAML mapping key path such as `["otlp", "translation_strategy"]`.
@@ -584,6 +622,22 @@ pub fn http_get(addr: &str, path: &str, timeout: Duration) -> std::io::Result<(u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_references_expand_to_their_compose_defaults() {
+        let text = "endpoint: ${env:TEMPO:-tempo:4317}\nport: 8888\nlimit: ${env:LIMIT:-200}";
+        assert_eq!(
+            expand_env_defaults(text),
+            "endpoint: tempo:4317\nport: 8888\nlimit: 200"
+        );
+        assert_eq!(
+            env_defaults(text),
+            vec![
+                ("TEMPO".to_string(), "tempo:4317".to_string()),
+                ("LIMIT".to_string(), "200".to_string())
+            ]
+        );
+    }
 
     fn set(items: &[&str]) -> BTreeSet<String> {
         items.iter().map(|s| s.to_string()).collect()

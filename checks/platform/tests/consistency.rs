@@ -1,7 +1,9 @@
-//! Consistency of the platform configs with each other and with the telemetry
-//! the services emit. None of the Collector, Tempo, Loki or Grafana can run on
-//! the CI machines, so these tests are what stands between a typo in a port,
-//! hostname, uid or metric name and a dashboard that silently shows nothing.
+//! Consistency of the platform configs with each other, with the telemetry
+//! the services emit, and with facts read from the pinned upstream versions.
+//! Tempo, Loki and Grafana are AGPL-licensed and never built or run here, so
+//! these tests are what stands between a typo in a port, hostname, uid or
+//! metric name and a dashboard that silently shows nothing. (The collector and
+//! Prometheus also run for real: tests/collector_e2e.rs.)
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,6 +19,24 @@ const APP_SERVICES: &[(&str, &str, u16)] = &[
     ("geolocator", "geolocator-service", 5002),
     ("iss-distance", "iss-distance-service", 5003),
 ];
+
+/// The collector config as compose runs it: every `${env:VAR:-default}` at
+/// its default, after checking that compose really sets none of them.
+fn collector_config() -> Yaml {
+    let text = read("otel-collector/config.yaml");
+    let compose_env = env(service(&compose_services(PLATFORM), "otel-collector"));
+    for (name, default) in env_defaults(&text) {
+        assert!(
+            !default.is_empty(),
+            "${{env:{name}}} needs a default: the compose value"
+        );
+        assert!(
+            !compose_env.contains_key(&name),
+            "compose sets {name}: the default in the config is then not what compose runs"
+        );
+    }
+    serde_yaml_ng::from_str(&expand_env_defaults(&text)).expect("collector config is YAML")
+}
 
 fn compose_services(file: &str) -> Vec<(String, Yaml)> {
     let doc = yaml(file);
@@ -132,7 +152,8 @@ fn every_image_is_pinned_to_a_version() {
             for (k, v) in &args {
                 image = image.replace(k.as_str(), v);
             }
-            if !stages.contains(&image) && !is_pinned(&image) {
+            // `scratch` is the empty image, not a pull.
+            if !stages.contains(&image) && image != "scratch" && !is_pinned(&image) {
                 problems.push(format!("Dockerfile: unpinned base image {image}"));
             }
             if let Some(pos) = words.iter().position(|w| w.eq_ignore_ascii_case("as")) {
@@ -305,7 +326,7 @@ fn every_mounted_file_and_named_volume_exists() {
 fn endpoints_agree_across_compose_collector_prometheus_tempo_loki_and_grafana() {
     let platform = compose_services(PLATFORM);
     let apps = compose_services(SERVICES);
-    let collector = yaml("otel-collector/config.yaml");
+    let collector = collector_config();
     let prometheus = yaml("prometheus/prometheus.yml");
     let tempo = yaml("tempo/tempo.yaml");
     let loki = yaml("loki/loki.yaml");
@@ -527,7 +548,7 @@ fn the_local_prometheus_config_scrapes_the_four_services_with_the_otlp_labels() 
 
 #[test]
 fn collector_config_uses_release_0_159_component_names_and_sane_pipelines() {
-    let c = yaml("otel-collector/config.yaml");
+    let c = collector_config();
     let defined = |kind: &str| -> BTreeSet<String> {
         c[kind]
             .as_mapping()
@@ -678,12 +699,19 @@ fn prometheus_3_only_settings_match_the_pinned_documentation() {
         ooo.ends_with('m') && ooo.trim_end_matches('m').parse::<u32>().unwrap() > 0,
         "{ooo}"
     );
-    // The rule glob resolves to the directory compose mounts.
-    assert_eq!(
-        strings(&p["rule_files"]),
-        vec!["/etc/prometheus/rules/*.yml".to_string()]
-    );
+    // The rule glob is relative to the config file, so it resolves to the
+    // directory compose mounts beside it, and to prometheus/rules when the
+    // end-to-end test loads the file from the repository.
+    assert_eq!(strings(&p["rule_files"]), vec!["rules/*.yml".to_string()]);
+    // Retention lives in the config file: the flag is deprecated in 3.14.
+    assert!(ystr(&p["storage"]["tsdb"]["retention"]["time"]).is_some());
     let platform = compose_services(PLATFORM);
+    assert!(
+        !strings(&service(&platform, "prometheus")["command"])
+            .iter()
+            .any(|flag| flag.starts_with("--storage.tsdb.retention")),
+        "--storage.tsdb.retention.* flags are deprecated in 3.14: use storage.tsdb.retention in prometheus.yml"
+    );
     let volumes = strings(&service(&platform, "prometheus")["volumes"]);
     assert!(volumes.contains(&"./prometheus/rules:/etc/prometheus/rules:ro".to_string()));
     assert!(volumes
@@ -755,9 +783,24 @@ fn loki_takes_otlp_with_structured_metadata_and_service_name_labels() {
         l["limits_config"].get("allow_structured_metadata"),
         Some(&Yaml::Bool(true))
     );
-    let attrs = &l["limits_config"]["otlp_config"]["resource_attributes"]["attributes_config"][0];
-    assert_eq!(ystr(&attrs["action"]).as_deref(), Some("index_label"));
-    assert!(strings(&attrs["attributes"]).contains(&"service.name".into()));
+    let resource = &l["limits_config"]["otlp_config"]["resource_attributes"];
+    // Without ignore_defaults Loki also indexes its default list, which holds
+    // service.instance.id: a new stream set at every restart.
+    assert_eq!(resource.get("ignore_defaults"), Some(&Yaml::Bool(true)));
+    let mut indexed = BTreeSet::new();
+    for config in resource["attributes_config"].as_sequence().unwrap() {
+        if ystr(&config["action"]).as_deref() == Some("index_label") {
+            indexed.extend(strings(&config["attributes"]));
+        }
+    }
+    assert_eq!(
+        indexed,
+        BTreeSet::from([
+            "service.name".to_string(),
+            "service.namespace".to_string(),
+            "deployment.environment.name".to_string()
+        ])
+    );
     assert_eq!(ystr(&l["common"]["path_prefix"]).as_deref(), Some("/loki"));
     let platform = compose_services(PLATFORM);
     assert!(
@@ -820,13 +863,14 @@ fn grafana_datasources_link_every_signal_to_the_others() {
     let q = ystr(&t["tracesToLogsV2"]["query"]).unwrap();
     assert!(q.contains(r#"trace_id="$${__trace.traceId}""#), "{q}");
     assert!(q.contains("$${__tags}"), "{q}");
-    // Tempo -> Prometheus: metrics, service map; Tempo -> Loki search.
+    // Tempo -> Prometheus: metrics, service map. `lokiSearch` is the legacy
+    // key that tracesToLogsV2 replaced: it must not come back.
     assert_eq!(
         link(yget(t, &["tracesToMetrics", "datasourceUid"])),
         uid(&prom)
     );
     assert_eq!(link(yget(t, &["serviceMap", "datasourceUid"])), uid(&prom));
-    assert_eq!(link(yget(t, &["lokiSearch", "datasourceUid"])), uid(&loki));
+    assert!(t.get("lokiSearch").is_none(), "lokiSearch is a legacy key");
     assert_eq!(t["nodeGraph"].get("enabled"), Some(&Yaml::Bool(true)));
     // Loki trace_id -> Tempo.
     let field = &loki["jsonData"]["derivedFields"][0];
@@ -922,9 +966,42 @@ fn dashboards_cover_red_upstreams_logs_traces_service_graph_and_collector() {
             .iter()
             .find(|p| p.text.starts_with(&format!("histogram_quantile({q}, ")))
             .unwrap_or_else(|| panic!("RED overview lacks p{q}"));
-        assert_eq!(t.target["exemplar"], true, "exemplars on for p{q}");
         assert!(t.text.contains("$service") && t.text.contains("$route"));
+        // The SDK records no exemplars yet: asking the services' histogram
+        // for them would only cost a query.
+        assert_eq!(t.target["exemplar"], false, "p{q}: no SDK exemplars yet");
     }
+    // Exemplar dots today: Tempo's span metrics beside the services' own
+    // histogram, in the same panel, which says why there are two sources.
+    let exemplar_sources: Vec<_> = red_q
+        .iter()
+        .filter(|p| p.target["exemplar"] == true)
+        .collect();
+    assert_eq!(
+        exemplar_sources.len(),
+        1,
+        "one exemplar source on the RED overview"
+    );
+    let source = exemplar_sources[0];
+    assert!(
+        source.text.contains("traces_spanmetrics_latency_bucket"),
+        "{}",
+        source.text
+    );
+    assert!(source.text.contains("$service") && source.text.contains("$route"));
+    let description = source.panel_json["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        description.contains("Tempo") && description.contains("opentelemetry-rust#3369"),
+        "the latency panel says why its exemplars come from Tempo: {description}"
+    );
+    assert!(
+        red_q.iter().any(|p| p.panel == source.panel
+            && p.text
+                .contains("http_server_request_duration_seconds_bucket")),
+        "the exemplars sit beside the services' own histogram"
+    );
     assert!(
         red_q
             .iter()
@@ -966,7 +1043,7 @@ fn dashboards_cover_red_upstreams_logs_traces_service_graph_and_collector() {
         .any(|p| p.panel_json["type"] == "nodegraph" && p.target["queryType"] == "serviceMap"));
     assert!(queries("iss-collector")
         .iter()
-        .any(|p| p.text.contains("otelcol_receiver_refused_spans_total")));
+        .any(|p| p.text.contains("otelcol_receiver_refused_spans")));
 }
 
 #[test]
@@ -1104,4 +1181,227 @@ fn loki_queries_select_streams_by_labels_loki_creates() {
     )
     .unwrap();
     assert!(allowed.contains(&tempo_link.as_str()));
+}
+
+/// One line of `checks/platform/image-inventory.txt`.
+struct ImageFacts {
+    image: String,
+    base: String,
+    user: String,
+    shell: Option<String>,
+    binaries: Vec<String>,
+    source: String,
+}
+
+fn image_inventory() -> Vec<ImageFacts> {
+    read("checks/platform/image-inventory.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|line| {
+            let cols: Vec<&str> = line.split(" | ").map(str::trim).collect();
+            assert_eq!(cols.len(), 6, "image-inventory.txt: 6 columns in {line:?}");
+            ImageFacts {
+                image: cols[0].into(),
+                base: cols[1].into(),
+                user: cols[2].into(),
+                shell: (cols[3] != "-").then(|| cols[3].to_string()),
+                binaries: cols[4].split(',').map(String::from).collect(),
+                source: cols[5].into(),
+            }
+        })
+        .collect()
+}
+
+/// Directories a bare command name (`wget`) is looked up in.
+const PATH_DIRS: &[&str] = &["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"];
+
+/// Why a compose health check cannot run in an image, if it cannot.
+fn probe_problem(test: &[String], facts: &ImageFacts) -> Option<String> {
+    match test.first().map(String::as_str) {
+        Some("CMD-SHELL") if facts.shell.is_none() => {
+            Some(format!("CMD-SHELL needs a shell; {} has none", facts.image))
+        }
+        Some("CMD-SHELL") => None,
+        Some("CMD") => {
+            let program = test.get(1)?;
+            let found = if program.starts_with('/') {
+                facts.binaries.contains(program)
+            } else {
+                facts.binaries.iter().any(|b| {
+                    b.rsplit_once('/')
+                        .is_some_and(|(dir, name)| name == program && PATH_DIRS.contains(&dir))
+                })
+            };
+            (!found).then(|| {
+                format!(
+                    "calls {program}, which {} does not have (it has {:?}; see {})",
+                    facts.image, facts.binaries, facts.source
+                )
+            })
+        }
+        other => Some(format!("unknown health check form {other:?}")),
+    }
+}
+
+#[test]
+fn every_health_check_calls_a_binary_its_pinned_image_has() {
+    let inventory = image_inventory();
+    let mut problems = Vec::new();
+    for file in [PLATFORM, SERVICES] {
+        for (name, svc) in compose_services(file) {
+            let image = ystr(&svc["image"]).unwrap_or_else(|| panic!("{name} names no image"));
+            let Some(facts) = inventory.iter().find(|f| f.image == image) else {
+                problems.push(format!(
+                    "{file}: {name}: {image} is not in image-inventory.txt (a moved pin needs its line re-read upstream)"
+                ));
+                continue;
+            };
+            if let Some(problem) = probe_problem(&healthcheck_test(&svc), facts) {
+                problems.push(format!("{file}: {name}: {problem}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn the_probe_rule_rejects_the_wget_check_that_broke_loki() {
+    let loki = image_inventory()
+        .into_iter()
+        .find(|f| f.image.starts_with("grafana/loki:"))
+        .unwrap();
+    let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert!(probe_problem(
+        &args(&["CMD", "wget", "-q", "http://127.0.0.1:3100/ready"]),
+        &loki
+    )
+    .is_some());
+    assert!(probe_problem(
+        &args(&["CMD-SHELL", "wget -q -O- localhost:3100/ready"]),
+        &loki
+    )
+    .is_some());
+    assert!(probe_problem(
+        &args(&[
+            "CMD",
+            "/usr/bin/loki",
+            "-health",
+            "-health.url=http://127.0.0.1:3100/ready"
+        ]),
+        &loki
+    )
+    .is_none());
+}
+
+/// The images built here: the inventory must say what the Dockerfile does.
+#[test]
+fn the_inventory_of_the_images_built_here_matches_the_dockerfile() {
+    let dockerfile = read("Dockerfile");
+    let stage = |target: &str| -> String {
+        dockerfile
+            .split("\nFROM ")
+            .find(|s| {
+                s.lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim_end()
+                    .ends_with(&format!(" AS {target}"))
+            })
+            .unwrap_or_else(|| panic!("Dockerfile has no stage {target}"))
+            .to_string()
+    };
+    let mut checked = 0;
+    for facts in image_inventory() {
+        let Some(target) = facts
+            .source
+            .strip_prefix("this repository: Dockerfile target ")
+        else {
+            continue;
+        };
+        checked += 1;
+        let own = stage(target);
+        let from = own
+            .lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap();
+        // Service targets build on the shared `runtime` stage.
+        let (base_stage, base) = if from == "runtime" {
+            let runtime = stage("runtime");
+            let base = runtime
+                .lines()
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string();
+            (runtime, base)
+        } else {
+            (String::new(), from.to_string())
+        };
+        assert!(
+            base.split('@').next() == Some(facts.base.as_str()),
+            "{}: inventory says base {}, Dockerfile says {base}",
+            facts.image,
+            facts.base
+        );
+        let text = format!("{base_stage}\n{own}");
+        for binary in &facts.binaries {
+            assert!(
+                text.lines().any(
+                    |l| l.starts_with("COPY ") && l.trim_end().ends_with(&format!(" {binary}"))
+                ),
+                "{}: the Dockerfile copies no {binary}",
+                facts.image
+            );
+        }
+        assert!(
+            text.contains(&format!("USER {}:", facts.user))
+                || text.contains(&format!("USER {}\n", facts.user)),
+            "{}: USER {} not in the Dockerfile",
+            facts.image,
+            facts.user
+        );
+        assert_eq!(
+            facts.shell, None,
+            "{}: nothing here adds a shell",
+            facts.image
+        );
+    }
+    assert_eq!(
+        checked, 6,
+        "collector, four services and the load generator"
+    );
+}
+
+/// Metric names of Tempo's metrics generator at 3.0.3, read (never built:
+/// AGPL) from grafana/tempo modules/generator/processor/spanmetrics/spanmetrics.go
+/// (`traces_spanmetrics_*`) and modules/generator/processor/servicegraphs/
+/// servicegraphs.go (`traces_service_graph_*`); histograms without suffix.
+const TEMPO_3_GENERATED: &[(&str, &str)] = &[
+    ("counter", "traces_spanmetrics_calls_total"),
+    ("histogram", "traces_spanmetrics_latency"),
+    ("counter", "traces_spanmetrics_size_total"),
+    ("counter", "traces_service_graph_request_total"),
+    ("counter", "traces_service_graph_request_failed_total"),
+    ("histogram", "traces_service_graph_request_server_seconds"),
+    ("histogram", "traces_service_graph_request_client_seconds"),
+    ("counter", "traces_service_graph_unpaired_spans_total"),
+    ("counter", "traces_service_graph_dropped_spans_total"),
+];
+
+#[test]
+fn every_tempo_generated_metric_is_named_as_tempo_3_names_it() {
+    for m in emitted_metrics().iter().filter(|m| m.origin == "tempo") {
+        assert!(
+            TEMPO_3_GENERATED.contains(&(m.kind.as_str(), m.name.as_str())),
+            "{} {} is not a metric Tempo 3.0.3's generator writes",
+            m.kind,
+            m.name
+        );
+    }
 }

@@ -1,11 +1,12 @@
-//! End to end with a real Prometheus: the four service binaries on loopback,
-//! Prometheus scraping their /metrics with prometheus-local.yml, load through
-//! the frontend and gateway, then every PromQL expression of every dashboard
-//! panel and every recording rule evaluated through the HTTP API.
+//! The local run's path (no Docker, no collector) with a real Prometheus 3.14:
+//! the four service binaries on loopback, Prometheus scraping their /metrics
+//! with prometheus-local.yml, load through the frontend and gateway, then
+//! every PromQL expression of every dashboard panel and every recording rule
+//! evaluated through the HTTP API.
 //!
 //! Expressions over Tempo's generated series or the collector's own metrics
-//! cannot have data here (neither runs without Docker): they are checked for
-//! syntax only and listed. Skips only when `prometheus` is not on PATH.
+//! have no data on this path: they are checked for syntax only and listed.
+//! The compose path, through the real collector, is tests/collector_e2e.rs.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -44,12 +45,6 @@ impl Running {
             panic!("{} exited with {status}; its log:\n{log}", self.name);
         }
     }
-}
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
-        .unwrap_or(false)
 }
 
 fn target_dir() -> PathBuf {
@@ -248,7 +243,7 @@ fn start_stack() -> Stack {
     let prom = addr(p_prom);
     let mut prometheus = spawn(
         "prometheus",
-        Path::new("prometheus"),
+        &platform_checks::platform::platform_tool("prometheus"),
         &[
             format!("--config.file={}", config_path.display()),
             format!("--storage.tsdb.path={}", dir.join("data").display()),
@@ -333,10 +328,6 @@ fn drive_load(stack: &mut Stack) {
 
 #[test]
 fn every_dashboard_and_recording_rule_expression_returns_data_from_a_real_prometheus() {
-    if !on_path("prometheus") {
-        report("SKIPPED prometheus_e2e: no `prometheus` binary on PATH (Debian: apt-get install prometheus)");
-        return;
-    }
     let mut stack = start_stack();
     drive_load(&mut stack);
     let prom = stack.prom.clone();

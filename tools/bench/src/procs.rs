@@ -29,10 +29,12 @@ pub fn http_get(
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
     stream.set_nodelay(true)?;
-    write!(
-        stream,
+    // One write: `write!` on the stream would send each formatted piece as its
+    // own segment (TCP_NODELAY), and a server may answer the first piece.
+    let request = format!(
         "GET {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: bench\r\nConnection: close\r\n\r\n"
-    )?;
+    );
+    stream.write_all(request.as_bytes())?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response)?;
     let text = String::from_utf8_lossy(&response);
@@ -375,9 +377,15 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let server = std::thread::spawn(move || {
             let (mut stream, _) = listener.accept().unwrap();
-            let mut buffer = [0u8; 1024];
-            let n = stream.read(&mut buffer).unwrap();
-            assert!(String::from_utf8_lossy(&buffer[..n]).starts_with("GET /readyz HTTP/1.1"));
+            // Read the whole request head: closing with unread bytes sends a
+            // reset, which the client would see instead of the response.
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") {
+                stream.read_exact(&mut byte).unwrap();
+                head.push(byte[0]);
+            }
+            assert!(String::from_utf8_lossy(&head).starts_with("GET /readyz HTTP/1.1"));
             stream
                 .write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 2\r\n\r\nno")
                 .unwrap();

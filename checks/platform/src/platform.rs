@@ -1,0 +1,163 @@
+//! The real platform processes the end-to-end tests run: the collector
+//! distribution of `otel-collector/builder-config.yaml` and Prometheus 3.14,
+//! both built by `scripts/build-platform-tools.sh` into
+//! `target/platform-tools/`.
+//!
+//! Compose reaches its components by name (`tempo:4317`, `prometheus:9090`,
+//! `otel-collector:8888`). So that the repository's config files run here
+//! unchanged, [`Hosts`] gives each name a loopback address of its own, and
+//! [`Hosts::spawn`] starts a process in a private mount namespace
+//! (`unshare --mount`) whose `/etc/hosts` says so. The binaries are static Go
+//! builds whose resolver reads `/etc/hosts`; the machine's own file is never
+//! touched.
+
+use std::fs::File;
+use std::io::Read;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+
+use crate::repo_root;
+
+/// A compose host name and the loopback address it has in the tests.
+pub const HOSTS: &[(&str, Ipv4Addr)] = &[
+    ("prometheus", Ipv4Addr::new(127, 0, 0, 90)),
+    ("otel-collector", Ipv4Addr::new(127, 0, 0, 91)),
+    ("tempo", Ipv4Addr::new(127, 0, 0, 92)),
+    ("loki", Ipv4Addr::new(127, 0, 0, 93)),
+];
+
+/// The loopback address a compose host name stands for in the tests.
+pub fn host_ip(name: &str) -> IpAddr {
+    let (_, ip) = HOSTS
+        .iter()
+        .find(|(host, _)| *host == name)
+        .unwrap_or_else(|| panic!("no test address for host {name}"));
+    IpAddr::V4(*ip)
+}
+
+/// A binary built by `scripts/build-platform-tools.sh`; a clear failure if it is missing.
+pub fn platform_tool(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    let path = target.join("platform-tools").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run scripts/build-platform-tools.sh (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// The `/etc/hosts` the platform processes see, written into a test directory.
+pub struct Hosts {
+    file: PathBuf,
+}
+
+impl Hosts {
+    pub fn write(dir: &Path) -> Self {
+        let mut text = String::from("127.0.0.1 localhost\n");
+        for (name, ip) in HOSTS {
+            text.push_str(&format!("{ip} {name}\n"));
+        }
+        let file = dir.join("hosts");
+        std::fs::write(&file, text).expect("write the hosts file");
+        Self { file }
+    }
+
+    /// Starts `program` in a private mount namespace with these hosts, its
+    /// stdout and stderr in `<dir>/<name>.log`.
+    pub fn spawn(
+        &self,
+        name: &str,
+        program: &Path,
+        args: &[String],
+        env: &[(&str, String)],
+        dir: &Path,
+    ) -> PlatformProcess {
+        let log = dir.join(format!("{name}.log"));
+        let out = File::create(&log).expect("create the process log");
+        let mut command = Command::new("unshare");
+        command.arg("--mount");
+        if !is_root() {
+            // Unprivileged: a user namespace makes the bind mount allowed.
+            command.arg("--map-root-user");
+        }
+        command
+            .args([
+                "--",
+                "/bin/sh",
+                "-c",
+                r#"mount --bind "$0" /etc/hosts && exec "$@""#,
+            ])
+            .arg(&self.file)
+            .arg(program)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("clone the log handle"))
+            .stderr(out);
+        let child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name} under unshare: {e}"));
+        PlatformProcess {
+            name: name.to_owned(),
+            child,
+            log,
+        }
+    }
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+            Some(line.split_whitespace().nth(2)? == "0")
+        })
+        .unwrap_or(false)
+}
+
+/// A running platform process, killed when dropped.
+pub struct PlatformProcess {
+    pub name: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl PlatformProcess {
+    pub fn log(&self) -> String {
+        let mut text = String::new();
+        if let Ok(mut file) = File::open(&self.log) {
+            let _ = file.read_to_string(&mut text);
+        }
+        text
+    }
+
+    /// Panics with the process's own output if it has exited: a config error
+    /// fails the test with the component's message.
+    pub fn assert_running(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!(
+                "{} exited with {status}; its output:\n{}",
+                self.name,
+                self.log()
+            );
+        }
+    }
+
+    /// Kills the process and waits for it.
+    pub fn kill(&mut self) -> Option<ExitStatus> {
+        let _ = self.child.kill();
+        self.child.wait().ok()
+    }
+}
+
+impl Drop for PlatformProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

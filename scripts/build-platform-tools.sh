@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Builds the real platform binaries the tests run, from the Go module proxy:
+#   - the OpenTelemetry Collector distribution of otel-collector/builder-config.yaml
+#     (Collector Builder), the same one the compose image builds;
+#   - Prometheus and promtool 3.14 from the module github.com/prometheus/prometheus.
+# Each build is cached outside the clone, keyed by version (and, for the
+# collector, by the manifest's content), so a rerun costs seconds. The binaries
+# are linked into target/platform-tools/, where the tests look for them.
+#
+# Grafana, Loki and Tempo are AGPL-licensed and are never built here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+COLLECTOR_VERSION=0.159.0
+# Prometheus 3.x is published as Go module versions v0.3XX.Y (3.14.0 = v0.314.0).
+PROMETHEUS_VERSION=3.14.0
+PROMETHEUS_MODULE_VERSION=v0.314.0
+
+cache=${ISS_PLATFORM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iss-distance-app/platform-tools}
+out=target/platform-tools
+mkdir -p "$cache" "$out"
+command -v go >/dev/null || { echo "go not found: the platform tools are built with Go (>= 1.25)" >&2; exit 1; }
+# Static binaries with Go's own resolver: the tests give them a private
+# /etc/hosts, which only Go's resolver reads without cgo.
+export CGO_ENABLED=0
+
+manifest=otel-collector/builder-config.yaml
+grep -q "version: ${COLLECTOR_VERSION}\$" "$manifest" || {
+    echo "$manifest does not build collector ${COLLECTOR_VERSION}" >&2; exit 1; }
+manifest_hash=$(sha256sum "$manifest" | cut -c1-16)
+collector_dir="$cache/otelcol-iss-${COLLECTOR_VERSION}-${manifest_hash}"
+if [[ ! -x "$collector_dir/otelcol-iss" ]]; then
+    echo "== building the collector ${COLLECTOR_VERSION} from $manifest (cached in $collector_dir)"
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    GOBIN="$work/bin" go install "go.opentelemetry.io/collector/cmd/builder@v${COLLECTOR_VERSION}"
+    "$work/bin/builder" --config="$manifest" --output-path="$work/dist" >"$work/builder.log" 2>&1 || {
+        cat "$work/builder.log" >&2; exit 1; }
+    mkdir -p "$collector_dir"
+    cp "$work/dist/otelcol-iss" "$collector_dir/otelcol-iss.tmp"
+    mv "$collector_dir/otelcol-iss.tmp" "$collector_dir/otelcol-iss"
+    rm -rf "$work"
+    trap - EXIT
+fi
+
+prometheus_dir="$cache/prometheus-${PROMETHEUS_VERSION}"
+if [[ ! -x "$prometheus_dir/prometheus" || ! -x "$prometheus_dir/promtool" ]]; then
+    echo "== building Prometheus ${PROMETHEUS_VERSION} (cached in $prometheus_dir)"
+    # `go install` refuses a module with replace directives: download it and
+    # build in place. `remove_all_sd` leaves out the service-discovery plugins
+    # (cloud SDKs) that static_configs do not need; without `builtinassets` the
+    # web UI is not embedded, and the HTTP API the tests use needs none.
+    src=$(go mod download -json "github.com/prometheus/prometheus@${PROMETHEUS_MODULE_VERSION}" |
+        sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    [[ -d "$src" ]] || { echo "could not download the Prometheus module" >&2; exit 1; }
+    work=$(mktemp -d)
+    trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
+    cp -r "$src" "$work/prometheus"
+    chmod -R u+w "$work/prometheus"
+    version_flags="-X github.com/prometheus/common/version.Version=${PROMETHEUS_VERSION}"
+    version_flags+=" -X github.com/prometheus/common/version.Revision=${PROMETHEUS_MODULE_VERSION}"
+    version_flags+=" -X github.com/prometheus/common/version.Branch=module-proxy"
+    # GOWORK=off: the module ships a go.work naming folders the module zip lacks.
+    (cd "$work/prometheus" &&
+        GOWORK=off go build -trimpath -tags netgo,remove_all_sd -ldflags "$version_flags" -o "$work/bin/" ./cmd/prometheus ./cmd/promtool)
+    mkdir -p "$prometheus_dir"
+    for binary in prometheus promtool; do
+        cp "$work/bin/$binary" "$prometheus_dir/$binary.tmp"
+        mv "$prometheus_dir/$binary.tmp" "$prometheus_dir/$binary"
+    done
+    chmod -R u+w "$work"; rm -rf "$work"
+    trap - EXIT
+fi
+
+ln -sf "$collector_dir/otelcol-iss" "$out/otelcol-iss"
+ln -sf "$prometheus_dir/prometheus" "$out/prometheus"
+ln -sf "$prometheus_dir/promtool" "$out/promtool"
+"$out/otelcol-iss" --version
+"$out/prometheus" --version 2>&1 | head -n1
