@@ -5,7 +5,8 @@
 #   - Prometheus and promtool 3.14 from the module github.com/prometheus/prometheus.
 # Each build is cached outside the clone, keyed by version (and, for the
 # collector, by the manifest's content), so a rerun costs seconds. The binaries
-# are linked into target/platform-tools/, where the tests look for them.
+# are linked into target/platform-tools/ (under $CARGO_TARGET_DIR when set),
+# where the tests look for them.
 #
 # Grafana, Loki and Tempo are AGPL-licensed and are never built here.
 set -euo pipefail
@@ -17,7 +18,7 @@ PROMETHEUS_VERSION=3.14.0
 PROMETHEUS_MODULE_VERSION=v0.314.0
 
 cache=${ISS_PLATFORM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iss-distance-app/platform-tools}
-out=target/platform-tools
+out=${CARGO_TARGET_DIR:-target}/platform-tools
 mkdir -p "$cache" "$out"
 command -v go >/dev/null || { echo "go not found: the platform tools are built with Go (>= 1.25)" >&2; exit 1; }
 # Static binaries with Go's own resolver: the tests give them a private

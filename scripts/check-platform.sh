@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/build-platform-tools.sh
-tools=target/platform-tools
+tools=${CARGO_TARGET_DIR:-target}/platform-tools
 
 echo "== otelcol validate otel-collector/config.yaml"
 "$tools/otelcol-iss" validate --config=otel-collector/config.yaml

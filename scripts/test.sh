@@ -26,6 +26,7 @@ cargo clippy --workspace --all-targets -- -D warnings
 # The end-to-end tests start the real service binaries, so build them first.
 cargo build --workspace --bins
 cargo test --workspace
-target/debug/bench --smoke --bin-dir target/debug --out target/bench-smoke >/dev/null  # harness smoke: seconds per scenario, no timing assertions
+target=${CARGO_TARGET_DIR:-target}
+"$target/debug/bench" --smoke --bin-dir "$target/debug" --out "$target/bench-smoke" >/dev/null  # harness smoke: seconds per scenario, no timing assertions
 scripts/check-platform.sh --skip-cargo-tests  # cargo test above ran the platform tests
 scripts/check-licenses.py

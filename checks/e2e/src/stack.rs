@@ -74,6 +74,7 @@ pub struct ServiceProcess {
     port: u16,
     child: Child,
     stderr_path: PathBuf,
+    stdout_path: PathBuf,
 }
 
 impl ServiceProcess {
@@ -81,11 +82,14 @@ impl ServiceProcess {
     pub async fn start(binary: &'static str, env: &[(String, String)], log_dir: &Path) -> Self {
         let stderr_path = log_dir.join(format!("{binary}.stderr"));
         let stderr = fs::File::create(&stderr_path).expect("create the stderr file");
+        // stdout carries the console exporters' output (OTEL_*_EXPORTER=console).
+        let stdout_path = log_dir.join(format!("{binary}.stdout"));
+        let stdout = fs::File::create(&stdout_path).expect("create the stdout file");
         let child = Command::new(binary_dir().join(binary))
             .env_clear()
             .envs(env.iter().map(|(key, value)| (key, value)))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(stderr)
             .spawn()
             .unwrap_or_else(|error| panic!("cannot start {binary}: {error}"));
@@ -94,6 +98,7 @@ impl ServiceProcess {
             port: 0,
             child,
             stderr_path,
+            stdout_path,
         };
         process.port = process.wait_for_port().await;
         process.wait_ready().await;
@@ -157,6 +162,11 @@ impl ServiceProcess {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// What the process wrote to stdout so far.
+    pub fn stdout(&self) -> String {
+        fs::read_to_string(&self.stdout_path).unwrap_or_default()
     }
 
     /// What the process wrote to stderr so far.

@@ -479,6 +479,29 @@ pub struct PanelQuery {
     pub panel_json: Json,
 }
 
+/// Every PromQL expression of the stack, as (where it is, the expression
+/// with Grafana's variables substituted, the alert's name for alert rules):
+/// the Prometheus queries of every dashboard panel, then every rule.
+pub fn promql_expressions() -> Vec<(String, String, Option<String>)> {
+    let mut expressions = Vec::new();
+    for (file, dashboard) in dashboards() {
+        for q in panel_queries(&file, &dashboard)
+            .into_iter()
+            .filter(|q| q.datasource_uid == "prometheus")
+        {
+            let expr = substitute_grafana_vars(&q.text, GRAFANA_VARS)
+                .unwrap_or_else(|e| panic!("{file}: {}: {e}", q.panel));
+            let ref_id = q.target["refId"].as_str().unwrap_or("?");
+            expressions.push((format!("{file}: {} [{ref_id}]", q.panel), expr, None));
+        }
+    }
+    for rule in rules() {
+        let alert = rule.is_alert.then(|| rule.name.clone());
+        expressions.push((format!("{}: {}", rule.file, rule.name), rule.expr, alert));
+    }
+    expressions
+}
+
 /// Every query of every panel (rows included), with its effective datasource.
 pub fn panel_queries(file: &str, dashboard: &Json) -> Vec<PanelQuery> {
     fn walk(file: &str, panels: &[Json], out: &mut Vec<PanelQuery>) {

@@ -53,6 +53,21 @@ fn the_collector_validates_its_config_and_rejects_a_misspelt_key_in_its_own_word
     );
     assert!(ok.status.success(), "otelcol validate:\n{}", text(&ok));
 
+    // The local run's overlay, merged over it, is valid as well.
+    let local = run(
+        &otelcol,
+        &[
+            "validate",
+            "--config=otel-collector/config.yaml",
+            "--config=otel-collector/local.yaml",
+        ],
+    );
+    assert!(
+        local.status.success(),
+        "otelcol validate with local.yaml:\n{}",
+        text(&local)
+    );
+
     let broken = broken_copy(
         "otel-collector/config.yaml",
         "send_batch_size",
@@ -94,8 +109,10 @@ fn the_distribution_has_exactly_the_components_the_config_uses() {
             .map(|s| s.iter().filter_map(|c| ystr(&c["name"])).collect())
             .unwrap_or_default()
     };
-    let config: Yaml =
-        serde_yaml_ng::from_str(&expand_env_defaults(&read("otel-collector/config.yaml"))).unwrap();
+    let configs: Vec<Yaml> = ["otel-collector/config.yaml", "otel-collector/local.yaml"]
+        .iter()
+        .map(|rel| serde_yaml_ng::from_str(&expand_env_defaults(&read(rel))).unwrap())
+        .collect();
     for kind in [
         "receivers",
         "processors",
@@ -103,10 +120,11 @@ fn the_distribution_has_exactly_the_components_the_config_uses() {
         "extensions",
         "connectors",
     ] {
+        let used: BTreeSet<String> = configs.iter().flat_map(|c| used_types(c, kind)).collect();
         assert_eq!(
             built(kind),
-            used_types(&config, kind),
-            "{kind}: builder-config.yaml and config.yaml disagree"
+            used,
+            "{kind}: builder-config.yaml and config.yaml + local.yaml disagree"
         );
     }
     assert_eq!(

@@ -388,21 +388,12 @@ fn every_dashboard_and_recording_rule_expression_returns_data_from_a_real_promet
     );
 
     // The expressions: dashboard panels (Prometheus datasource) and rules.
-    let mut exprs: Vec<(String, String, bool)> = Vec::new(); // (where, expr, syntax only)
-    for (file, d) in dashboards() {
-        for q in panel_queries(&file, &d)
-            .into_iter()
-            .filter(|q| q.datasource_uid == "prometheus")
-        {
-            let expr = substitute_grafana_vars(&q.text, GRAFANA_VARS).unwrap();
-            let ref_id = q.target["refId"].as_str().unwrap_or("?");
-            exprs.push((format!("{file}: {} [{ref_id}]", q.panel), expr, false));
-        }
-    }
-    for r in rules() {
-        // Alerts are empty while all is well; unit tests cover them (promtool).
-        exprs.push((format!("{}: {}", r.file, r.name), r.expr, r.is_alert));
-    }
+    // Alerts are empty while all is well: syntax only here (promtool unit
+    // tests and tests/collector_e2e.rs make them fire).
+    let exprs: Vec<(String, String, bool)> = promql_expressions()
+        .into_iter()
+        .map(|(place, expr, alert)| (place, expr, alert.is_some()))
+        .collect();
     let mut syntax_only = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut failures = Vec::new();

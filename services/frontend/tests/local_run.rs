@@ -109,17 +109,30 @@ async fn the_local_run_command_serves_an_answer_offline_and_stops_on_ctrl_c() {
     );
     assert!(html.contains("SGP4"), "offline default: the SGP4 position");
 
-    let prometheus_started = printed.iter().any(|line| line.starts_with("Prometheus: "));
-    let prometheus_installed = Command::new("sh")
-        .args(["-c", "command -v prometheus"])
-        .output()
-        .unwrap()
-        .status
-        .success();
-    assert_eq!(
-        prometheus_started, prometheus_installed,
-        "Prometheus starts exactly when it is on PATH: {printed:?}"
-    );
+    // The telemetry level: the real pipeline when the collector and
+    // Prometheus 3.14 are built (they are in CI), else Debian's Prometheus
+    // scraping /metrics when it is on PATH.
+    if pipeline_built(&repo) {
+        wait_for_line(&received, &mut printed, "Prometheus: ", deadline);
+        let log_line = printed
+            .iter()
+            .find_map(|line| line.strip_prefix("Collector: traces and logs in "))
+            .unwrap_or_else(|| panic!("no collector log announced: {printed:?}"));
+        let collector_log = PathBuf::from(log_line.split_once(' ').map_or(log_line, |(p, _)| p));
+        assert_pipeline_shows_telemetry(&frontend_url, ports[4], &collector_log).await;
+    } else {
+        let prometheus_started = printed.iter().any(|line| line.starts_with("Prometheus: "));
+        let prometheus_installed = Command::new("sh")
+            .args(["-c", "command -v prometheus"])
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert_eq!(
+            prometheus_started, prometheus_installed,
+            "without the pipeline, Prometheus starts exactly when it is on PATH: {printed:?}"
+        );
+    }
 
     let child = &mut script.0;
     Command::new("kill")
@@ -142,10 +155,86 @@ async fn the_local_run_command_serves_an_answer_offline_and_stops_on_ctrl_c() {
     }
 }
 
+fn pipeline_built(repo: &Path) -> bool {
+    let tools = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo.join("target"))
+        .join("platform-tools");
+    tools.join("otelcol-iss").is_file() && tools.join("prometheus").is_file()
+}
+
+fn wait_for_line(
+    received: &mpsc::Receiver<String>,
+    printed: &mut Vec<String>,
+    prefix: &str,
+    deadline: Instant,
+) {
+    while !printed.iter().any(|line| line.starts_with(prefix)) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        printed.push(
+            received
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no {prefix:?} line printed: {printed:?}")),
+        );
+    }
+}
+
+/// A few requests, then the p95 query of the README answers in Prometheus 3
+/// (metrics pushed through the collector) and the collector's debug output
+/// shows the requests' spans and logs.
+async fn assert_pipeline_shows_telemetry(
+    frontend_url: &str,
+    prometheus_port: u16,
+    collector_log: &Path,
+) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let query = "histogram_quantile(0.95, sum by (le, service_name) (rate(http_server_request_duration_seconds_bucket[1m])))";
+    let url = reqwest::Url::parse_with_params(
+        &format!("http://127.0.0.1:{prometheus_port}/api/v1/query"),
+        [("query", query)],
+    )
+    .unwrap();
+    loop {
+        for place in ["Paris", "Tokyo"] {
+            let page = client
+                .get(format!("{frontend_url}?location={place}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(page.status().as_u16(), 200);
+        }
+        let answer: Option<serde_json::Value> = match client.get(url.clone()).send().await {
+            Ok(response) => response.json().await.ok(),
+            Err(_) => None,
+        };
+        let has_value = answer.as_ref().is_some_and(|a| {
+            a["data"]["result"].as_array().is_some_and(|r| {
+                r.iter().any(|s| {
+                    s["value"][1]
+                        .as_str()
+                        .is_some_and(|v| v.parse::<f64>().is_ok_and(f64::is_finite))
+                })
+            })
+        });
+        let log = std::fs::read_to_string(collector_log).unwrap_or_default();
+        let spans_and_logs = log.contains("calculating-iss-distance")
+            && log.contains("received request from IP address");
+        if has_value && spans_and_logs {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the local pipeline shows no telemetry: p95 answer {answer:?}; collector output:\n{log}"
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
 #[test]
 fn every_service_refuses_an_invalid_configuration_with_a_clear_message() {
     let dir = bin_dir();
-    let cases: [(&str, &str, &str, &str); 6] = [
+    let cases: [(&str, &str, &str, &str); 9] = [
         (
             "frontend",
             "PORT",
@@ -181,6 +270,24 @@ fn every_service_refuses_an_invalid_configuration_with_a_clear_message() {
             "OTEL_EXPORTER_OTLP_PROTOCOL",
             "http/json",
             "OTEL_EXPORTER_OTLP_PROTOCOL must be grpc or http/protobuf",
+        ),
+        (
+            "gateway",
+            "OTEL_TRACES_EXPORTER",
+            "zipkin",
+            "OTEL_TRACES_EXPORTER='zipkin': unknown exporter 'zipkin'",
+        ),
+        (
+            "frontend",
+            "OTEL_LOGS_EXPORTER",
+            "prometheus",
+            "OTEL_LOGS_EXPORTER='prometheus': unknown exporter 'prometheus'",
+        ),
+        (
+            "geolocator",
+            "OTEL_METRICS_EXPORTER",
+            "none,console",
+            "OTEL_METRICS_EXPORTER='none,console': none cannot be combined",
         ),
     ];
     for (binary, key, value, message) in cases {

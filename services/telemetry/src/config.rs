@@ -1,7 +1,10 @@
-//! Reads the standard `OTEL_*` variables that decide which pipelines exist.
+//! Reads the standard `OTEL_*` variables that decide which pipelines exist:
+//! `OTEL_SDK_DISABLED`, the exporter selection of the SDK environment
+//! specification (`OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER`,
+//! `OTEL_LOGS_EXPORTER`) and `OTEL_EXPORTER_OTLP_PROTOCOL`.
 //!
 //! Everything else (`OTEL_TRACES_SAMPLER`, `OTEL_BSP_*`, `OTEL_BLRP_*`,
-//! `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_EXPORTER_OTLP_TIMEOUT`, headers) is
+//! `OTEL_METRIC_EXPORT_INTERVAL`, the OTLP endpoints, timeout and headers) is
 //! read by the SDK and the exporters themselves.
 
 use std::env;
@@ -13,13 +16,33 @@ pub enum OtlpProtocol {
     HttpProtobuf,
 }
 
+/// Where one signal goes: a set of the exporters the specification names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Exporters {
+    /// `otlp`: pushed to the OTLP endpoint.
+    pub otlp: bool,
+    /// `console`: printed on stdout by `opentelemetry-stdout`, one block per record.
+    pub console: bool,
+    /// `prometheus` (metrics only): served at `GET /metrics`.
+    pub prometheus: bool,
+}
+
+impl Exporters {
+    pub fn any(self) -> bool {
+        self.otlp || self.console || self.prometheus
+    }
+}
+
 /// Which telemetry pipelines to build.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TelemetryConfig {
     /// `OTEL_SDK_DISABLED=true`: no SDK at all, `/metrics` is empty, logs go to stderr only.
     pub sdk_disabled: bool,
-    /// `None` when no OTLP endpoint is configured: nothing is pushed.
-    pub otlp: Option<OtlpProtocol>,
+    /// The OTLP transport, for the signals whose exporters include `otlp`.
+    pub otlp_protocol: OtlpProtocol,
+    pub traces: Exporters,
+    pub metrics: Exporters,
+    pub logs: Exporters,
 }
 
 impl TelemetryConfig {
@@ -42,34 +65,104 @@ impl TelemetryConfig {
                 }
             },
         };
-        let endpoint_configured = [
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
-        ]
-        .iter()
-        .any(|key| non_empty(key).is_some());
-        let otlp = if endpoint_configured {
-            Some(
-                match non_empty("OTEL_EXPORTER_OTLP_PROTOCOL")
-                    .as_deref()
-                    .map(str::trim)
-                {
-                    None | Some("grpc") => OtlpProtocol::Grpc,
-                    Some("http/protobuf") => OtlpProtocol::HttpProtobuf,
-                    Some(other) => {
-                        return Err(format!(
-                        "OTEL_EXPORTER_OTLP_PROTOCOL must be grpc or http/protobuf, got '{other}'"
-                    ))
-                    }
-                },
-            )
-        } else {
-            None
+        // Unset, the exporters keep this stack's behaviour: OTLP only where an
+        // endpoint is configured (the specification's default is always OTLP,
+        // to localhost), and /metrics always.
+        let endpoint = |signal: &str| {
+            non_empty("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
+                || non_empty(&format!("OTEL_EXPORTER_OTLP_{signal}_ENDPOINT")).is_some()
         };
-        Ok(Self { sdk_disabled, otlp })
+        let traces = exporters(
+            "OTEL_TRACES_EXPORTER",
+            non_empty("OTEL_TRACES_EXPORTER"),
+            Signal::Traces,
+            endpoint("TRACES"),
+        )?;
+        let metrics = exporters(
+            "OTEL_METRICS_EXPORTER",
+            non_empty("OTEL_METRICS_EXPORTER"),
+            Signal::Metrics,
+            endpoint("METRICS"),
+        )?;
+        let logs = exporters(
+            "OTEL_LOGS_EXPORTER",
+            non_empty("OTEL_LOGS_EXPORTER"),
+            Signal::Logs,
+            endpoint("LOGS"),
+        )?;
+        let uses_otlp = traces.otlp || metrics.otlp || logs.otlp;
+        let otlp_protocol = match non_empty("OTEL_EXPORTER_OTLP_PROTOCOL")
+            .as_deref()
+            .map(str::trim)
+        {
+            None | Some("grpc") => OtlpProtocol::Grpc,
+            Some("http/protobuf") => OtlpProtocol::HttpProtobuf,
+            // Only an error where it would be used.
+            Some(_) if !uses_otlp => OtlpProtocol::Grpc,
+            Some(other) => {
+                return Err(format!(
+                    "OTEL_EXPORTER_OTLP_PROTOCOL must be grpc or http/protobuf, got '{other}'"
+                ))
+            }
+        };
+        Ok(Self {
+            sdk_disabled,
+            otlp_protocol,
+            traces,
+            metrics,
+            logs,
+        })
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    Traces,
+    Metrics,
+    Logs,
+}
+
+/// One `OTEL_*_EXPORTER` value: a comma-separated list of `otlp`, `console`
+/// (and `prometheus` for metrics), or `none` alone.
+fn exporters(
+    variable: &str,
+    value: Option<String>,
+    signal: Signal,
+    endpoint_configured: bool,
+) -> Result<Exporters, String> {
+    let Some(value) = value else {
+        return Ok(Exporters {
+            otlp: endpoint_configured,
+            console: false,
+            prometheus: signal == Signal::Metrics,
+        });
+    };
+    let expected = if signal == Signal::Metrics {
+        "otlp, console, prometheus or none"
+    } else {
+        "otlp, console or none"
+    };
+    let names: Vec<&str> = value.split(',').map(str::trim).collect();
+    let mut selected = Exporters::default();
+    for name in &names {
+        match *name {
+            "otlp" => selected.otlp = true,
+            "console" => selected.console = true,
+            "prometheus" if signal == Signal::Metrics => selected.prometheus = true,
+            "none" if names.len() == 1 => {}
+            "none" => {
+                return Err(format!(
+                    "{variable}='{value}': none cannot be combined with other exporters"
+                ))
+            }
+            other => {
+                return Err(format!(
+                    "{variable}='{value}': unknown exporter '{other}', expected a comma-separated list of {expected}"
+                ))
+            }
+        }
+    }
+    Ok(selected)
 }
 
 #[cfg(test)]
@@ -85,21 +178,58 @@ mod tests {
         })
     }
 
+    const NONE: Exporters = Exporters {
+        otlp: false,
+        console: false,
+        prometheus: false,
+    };
+    const OTLP: Exporters = Exporters { otlp: true, ..NONE };
+    const CONSOLE: Exporters = Exporters {
+        console: true,
+        ..NONE
+    };
+    const PROMETHEUS: Exporters = Exporters {
+        prometheus: true,
+        ..NONE
+    };
+
     #[test]
-    fn without_an_endpoint_nothing_is_pushed() {
-        assert_eq!(config(&[]).unwrap().otlp, None);
+    fn without_an_endpoint_nothing_is_pushed_and_metrics_are_served() {
+        for unset in [config(&[]), config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", " ")])] {
+            let unset = unset.unwrap();
+            assert_eq!(
+                (unset.traces, unset.metrics, unset.logs),
+                (NONE, PROMETHEUS, NONE)
+            );
+        }
+    }
+
+    #[test]
+    fn an_endpoint_turns_otlp_on_for_its_signals_only() {
+        let all = config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317")]).unwrap();
+        assert_eq!((all.traces, all.logs), (OTLP, OTLP));
         assert_eq!(
-            config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", " ")])
-                .unwrap()
-                .otlp,
-            None
+            all.metrics,
+            Exporters {
+                otlp: true,
+                ..PROMETHEUS
+            }
+        );
+        let traces_only = config(&[(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "http://c:4318/v1/traces",
+        )])
+        .unwrap();
+        assert_eq!(
+            (traces_only.traces, traces_only.metrics, traces_only.logs),
+            (OTLP, PROMETHEUS, NONE)
         );
     }
 
     #[test]
     fn grpc_is_the_default_protocol_and_http_protobuf_is_accepted() {
         let grpc = config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317")]).unwrap();
-        assert_eq!(grpc.otlp, Some(OtlpProtocol::Grpc));
+        assert_eq!(grpc.otlp_protocol, OtlpProtocol::Grpc);
         let http = config(&[
             (
                 "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
@@ -108,17 +238,91 @@ mod tests {
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
         ])
         .unwrap();
-        assert_eq!(http.otlp, Some(OtlpProtocol::HttpProtobuf));
+        assert_eq!(http.otlp_protocol, OtlpProtocol::HttpProtobuf);
     }
 
     #[test]
-    fn unsupported_values_are_rejected_with_the_variable_name() {
+    fn each_exporter_value_selects_that_exporter() {
+        let one = |variable: &str, value: &str| {
+            let c = config(&[(variable, value)]).unwrap();
+            match variable {
+                "OTEL_TRACES_EXPORTER" => c.traces,
+                "OTEL_METRICS_EXPORTER" => c.metrics,
+                _ => c.logs,
+            }
+        };
+        for variable in [
+            "OTEL_TRACES_EXPORTER",
+            "OTEL_METRICS_EXPORTER",
+            "OTEL_LOGS_EXPORTER",
+        ] {
+            // Chosen explicitly, otlp needs no endpoint: the SDK's default applies.
+            assert_eq!(one(variable, "otlp"), OTLP, "{variable}");
+            assert_eq!(one(variable, "console"), CONSOLE, "{variable}");
+            assert_eq!(one(variable, "none"), NONE, "{variable}");
+            assert_eq!(
+                one(variable, " console , otlp "),
+                Exporters {
+                    otlp: true,
+                    console: true,
+                    prometheus: false
+                },
+                "{variable}"
+            );
+        }
+        assert_eq!(one("OTEL_METRICS_EXPORTER", "prometheus"), PROMETHEUS);
+        assert_eq!(
+            one("OTEL_METRICS_EXPORTER", "prometheus,console"),
+            Exporters {
+                console: true,
+                ..PROMETHEUS
+            }
+        );
+        // An explicit list replaces the default: no /metrics unless listed.
+        assert_eq!(one("OTEL_METRICS_EXPORTER", "otlp"), OTLP);
+    }
+
+    #[test]
+    fn bad_exporter_values_are_rejected_with_the_variable_name() {
+        for (variable, value, says) in [
+            (
+                "OTEL_TRACES_EXPORTER",
+                "zipkin",
+                "unknown exporter 'zipkin'",
+            ),
+            (
+                "OTEL_LOGS_EXPORTER",
+                "prometheus",
+                "unknown exporter 'prometheus'",
+            ),
+            (
+                "OTEL_METRICS_EXPORTER",
+                "none,console",
+                "none cannot be combined",
+            ),
+            ("OTEL_TRACES_EXPORTER", "otlp,", "unknown exporter ''"),
+            (
+                "OTEL_METRICS_EXPORTER",
+                "Console",
+                "unknown exporter 'Console'",
+            ),
+        ] {
+            let err = config(&[(variable, value)]).unwrap_err();
+            assert!(err.starts_with(&format!("{variable}=")), "{err}");
+            assert!(err.contains(says), "{err}");
+        }
+    }
+
+    #[test]
+    fn unsupported_protocols_are_rejected_with_the_variable_name() {
         let err = config(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c"),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
         ])
         .unwrap_err();
         assert!(err.contains("OTEL_EXPORTER_OTLP_PROTOCOL"), "{err}");
+        // Not an error where nothing uses OTLP.
+        assert!(config(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]).is_ok());
         assert!(config(&[("OTEL_SDK_DISABLED", "yes")])
             .unwrap_err()
             .contains("OTEL_SDK_DISABLED"));

@@ -17,7 +17,7 @@ mod providers;
 mod resource;
 pub mod spans;
 
-pub use config::{OtlpProtocol, TelemetryConfig};
+pub use config::{Exporters, OtlpProtocol, TelemetryConfig};
 pub use metrics::{meter, metrics_endpoint, MetricsRegistry, LATENCY_BUCKETS_SECONDS};
 pub use providers::{init, TelemetryError, TelemetryGuard};
 pub use spans::{in_span, record_error_on_current_span};

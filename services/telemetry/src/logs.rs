@@ -1,9 +1,10 @@
 //! The process's one `log` logger: a tee to `env_logger` (stderr, `RUST_LOG`)
-//! and, when an OTLP pipeline exists, to `opentelemetry-appender-log`.
+//! and, when a log exporter exists (`otlp` or `console`), to
+//! `opentelemetry-appender-log`.
 //!
 //! Records emitted while a request's span is current carry its trace and span
 //! ids (the bridge reads the current context). Records from the exporter's own
-//! transport stack never reach the OTLP branch: exporting them would log
+//! transport stack never reach the exporter branch: exporting them would log
 //! about the export in a loop.
 
 use log::{Log, Metadata, Record};
@@ -32,7 +33,7 @@ fn is_transport_target(target: &str) -> bool {
 
 struct TeeLogger {
     stderr: env_logger::Logger,
-    otlp: Option<OpenTelemetryLogBridge<SdkLoggerProvider, SdkLogger>>,
+    exporter: Option<OpenTelemetryLogBridge<SdkLoggerProvider, SdkLogger>>,
 }
 
 impl Log for TeeLogger {
@@ -45,9 +46,9 @@ impl Log for TeeLogger {
             return;
         }
         self.stderr.log(record);
-        if let Some(otlp) = &self.otlp {
+        if let Some(exporter) = &self.exporter {
             if !is_transport_target(record.target()) {
-                otlp.log(record);
+                exporter.log(record);
             }
         }
     }
@@ -59,13 +60,13 @@ impl Log for TeeLogger {
 
 /// Installs the global logger; `RUST_LOG` (default `info`) filters both branches.
 /// A second call (as in tests that start several apps) keeps the first logger.
-pub(crate) fn install(otlp_provider: Option<&SdkLoggerProvider>) {
+pub(crate) fn install(provider: Option<&SdkLoggerProvider>) {
     let stderr =
         env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).build();
     let max_level = stderr.filter();
     let tee = TeeLogger {
         stderr,
-        otlp: otlp_provider.map(OpenTelemetryLogBridge::new),
+        exporter: provider.map(OpenTelemetryLogBridge::new),
     };
     if log::set_boxed_logger(Box::new(tee)).is_ok() {
         log::set_max_level(max_level);

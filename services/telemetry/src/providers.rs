@@ -11,7 +11,6 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use opentelemetry_sdk::Resource;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -42,9 +41,10 @@ pub struct TelemetryGuard {
 
 /// Sets up propagation, the three providers and the global logger for `service`.
 ///
-/// Call once, at the top of `main`. Without an OTLP endpoint nothing is pushed,
-/// while `/metrics` and stderr logs still work; with `OTEL_SDK_DISABLED=true`
-/// only stderr logs remain.
+/// Call once, at the top of `main`. Each signal goes where its
+/// `OTEL_*_EXPORTER` variable says (see [`TelemetryConfig`]); by default
+/// nothing is pushed without an OTLP endpoint, while `/metrics` and stderr
+/// logs still work; with `OTEL_SDK_DISABLED=true` only stderr logs remain.
 pub fn init(service: ServiceInfo) -> Result<TelemetryGuard, TelemetryError> {
     let config = TelemetryConfig::from_env().map_err(TelemetryError::Config)?;
     init_with(service, &config)
@@ -71,8 +71,9 @@ pub fn init_with(
     ]));
     let resource = resource::build(service, std::env::var("OTEL_SERVICE_NAME").ok());
 
-    let export_runtime = match config.otlp {
-        Some(OtlpProtocol::Grpc) => Some(
+    let uses_otlp = config.traces.otlp || config.metrics.otlp || config.logs.otlp;
+    let export_runtime = match (uses_otlp, config.otlp_protocol) {
+        (true, OtlpProtocol::Grpc) => Some(
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
                 .thread_name("otlp-export")
@@ -82,34 +83,43 @@ pub fn init_with(
         ),
         _ => None,
     };
-    let exporters = match config.otlp {
-        None => None,
-        Some(protocol) => Some(build_exporters(protocol, export_runtime.as_ref())?),
-    };
+    let otlp = build_otlp_exporters(config, export_runtime.as_ref())?;
 
     let registry = MetricsRegistry::default();
-    let prometheus_reader = opentelemetry_prometheus::exporter()
-        .with_registry(registry.0.clone())
-        .build()
-        .map_err(|error| TelemetryError::Prometheus(error.to_string()))?;
-
     let mut tracer = SdkTracerProvider::builder().with_resource(resource.clone());
-    let mut meter = SdkMeterProvider::builder()
-        .with_resource(resource.clone())
-        .with_reader(prometheus_reader);
-    let mut logger = None;
-    if let Some(Exporters {
-        spans,
-        metrics,
-        logs,
-    }) = exporters
-    {
+    let mut meter = SdkMeterProvider::builder().with_resource(resource.clone());
+    let mut logger = SdkLoggerProvider::builder().with_resource(resource);
+    if config.metrics.prometheus {
+        let prometheus_reader = opentelemetry_prometheus::exporter()
+            .with_registry(registry.0.clone())
+            .build()
+            .map_err(|error| TelemetryError::Prometheus(error.to_string()))?;
+        meter = meter.with_reader(prometheus_reader);
+    }
+    if let Some(spans) = otlp.spans {
         tracer = tracer.with_batch_exporter(spans);
+    }
+    if let Some(metrics) = otlp.metrics {
         meter = meter.with_reader(PeriodicReader::builder(metrics).build());
-        logger = Some(logger_provider(resource, logs));
+    }
+    if let Some(logs) = otlp.logs {
+        logger = logger.with_batch_exporter(logs);
+    }
+    // Console output is batched too, so printing never runs on a request thread.
+    if config.traces.console {
+        tracer = tracer.with_batch_exporter(opentelemetry_stdout::SpanExporter::default());
+    }
+    if config.metrics.console {
+        meter = meter.with_reader(
+            PeriodicReader::builder(opentelemetry_stdout::MetricExporter::default()).build(),
+        );
+    }
+    if config.logs.console {
+        logger = logger.with_batch_exporter(opentelemetry_stdout::LogExporter::default());
     }
     let tracer = tracer.build();
     let meter = meter.build();
+    let logger = (config.logs.otlp || config.logs.console).then(|| logger.build());
     global::set_tracer_provider(tracer.clone());
     global::set_meter_provider(meter.clone());
     logs::install(logger.as_ref());
@@ -123,58 +133,57 @@ pub fn init_with(
     })
 }
 
-fn logger_provider(resource: Resource, exporter: LogExporter) -> SdkLoggerProvider {
-    SdkLoggerProvider::builder()
-        .with_resource(resource)
-        .with_batch_exporter(exporter)
-        .build()
+/// The OTLP exporters of the signals that use `otlp`.
+#[derive(Default)]
+struct OtlpExporters {
+    spans: Option<SpanExporter>,
+    metrics: Option<MetricExporter>,
+    logs: Option<LogExporter>,
 }
 
-struct Exporters {
-    spans: SpanExporter,
-    metrics: MetricExporter,
-    logs: LogExporter,
-}
-
-fn build_exporters(
-    protocol: OtlpProtocol,
+fn build_otlp_exporters(
+    config: &TelemetryConfig,
     runtime: Option<&tokio::runtime::Runtime>,
-) -> Result<Exporters, TelemetryError> {
+) -> Result<OtlpExporters, TelemetryError> {
+    let (traces, metrics, logs) = (config.traces.otlp, config.metrics.otlp, config.logs.otlp);
+    if !(traces || metrics || logs) {
+        return Ok(OtlpExporters::default());
+    }
     let error = |signal| move |source| TelemetryError::Exporter { signal, source };
-    match protocol {
+    match config.otlp_protocol {
         OtlpProtocol::Grpc => {
             // tonic channels spawn their connection tasks on the runtime entered at build time.
             let _entered = runtime.expect("gRPC export runtime").enter();
-            Ok(Exporters {
-                spans: SpanExporter::builder()
-                    .with_tonic()
-                    .build()
+            Ok(OtlpExporters {
+                spans: traces
+                    .then(|| SpanExporter::builder().with_tonic().build())
+                    .transpose()
                     .map_err(error("span"))?,
-                metrics: MetricExporter::builder()
-                    .with_tonic()
-                    .build()
+                metrics: metrics
+                    .then(|| MetricExporter::builder().with_tonic().build())
+                    .transpose()
                     .map_err(error("metric"))?,
-                logs: LogExporter::builder()
-                    .with_tonic()
-                    .build()
+                logs: logs
+                    .then(|| LogExporter::builder().with_tonic().build())
+                    .transpose()
                     .map_err(error("log"))?,
             })
         }
         // The blocking reqwest client must be built (and later dropped) outside any async
         // runtime, so it is built on a plain thread even when `init` runs inside actix's.
         OtlpProtocol::HttpProtobuf => std::thread::spawn(move || {
-            Ok(Exporters {
-                spans: SpanExporter::builder()
-                    .with_http()
-                    .build()
+            Ok(OtlpExporters {
+                spans: traces
+                    .then(|| SpanExporter::builder().with_http().build())
+                    .transpose()
                     .map_err(error("span"))?,
-                metrics: MetricExporter::builder()
-                    .with_http()
-                    .build()
+                metrics: metrics
+                    .then(|| MetricExporter::builder().with_http().build())
+                    .transpose()
                     .map_err(error("metric"))?,
-                logs: LogExporter::builder()
-                    .with_http()
-                    .build()
+                logs: logs
+                    .then(|| LogExporter::builder().with_http().build())
+                    .transpose()
                     .map_err(error("log"))?,
             })
         })

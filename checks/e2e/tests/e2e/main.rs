@@ -5,6 +5,7 @@
 mod cardinality;
 mod contract;
 mod errors;
+mod exporters;
 mod faults;
 mod memory;
 mod prometheus;

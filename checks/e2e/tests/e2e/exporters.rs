@@ -1,0 +1,92 @@
+//! Exporter selection by the specification's variables (`OTEL_TRACES_EXPORTER`,
+//! `OTEL_METRICS_EXPORTER`, `OTEL_LOGS_EXPORTER`): `console` prints every span,
+//! metric and log record on stdout (stderr keeps the human log lines),
+//! `otlp` pushes, `prometheus` is `/metrics`, `none` is nothing, and lists mix
+//! them.
+
+use e2e_checks::{prom_text, Protocol, StackBuilder};
+use otlp_receiver::OtlpReceiver;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_exporters_print_spans_metrics_and_logs_on_stdout() {
+    let mut process = StackBuilder::new("console-exporters")
+        .env("OTEL_TRACES_EXPORTER", "console")
+        .env("OTEL_METRICS_EXPORTER", "console")
+        .env("OTEL_LOGS_EXPORTER", "console")
+        .env("OTEL_METRIC_EXPORT_INTERVAL", "500")
+        .start_one("iss-distance")
+        .await;
+    let answer = reqwest::get(format!("{}?latitude=48.85&longitude=2.35", process.url()))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    // `console` alone replaces the default: /metrics is not served from the SDK.
+    let families = prom_text::parse(&process.scrape().await).expect("valid exposition");
+    assert!(
+        !families.contains_key("incoming_requests_total"),
+        "{:?}",
+        families.keys()
+    );
+    // SIGTERM flushes the batch processors and the periodic reader.
+    let status = process.stop(Duration::from_secs(30)).await;
+    assert_eq!(status.code(), Some(0), "{}", process.stderr());
+
+    let stdout = process.stdout();
+    for (what, expected) in [
+        ("the server span", "Name         : GET /"),
+        ("the domain span", "Name         : calculating-iss-distance"),
+        ("a log record", "received request from IP address 127.0.0.1"),
+        ("a metric", "Name         : incoming.requests"),
+        ("the resource", "iss-distance-service"),
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "{what} ({expected:?}) missing from stdout:\n{stdout}"
+        );
+    }
+    let stderr = process.stderr();
+    assert!(stderr.contains("received request from IP address 127.0.0.1"));
+    assert!(
+        !stderr.contains("calculating-iss-distance") && !stderr.contains("TraceId"),
+        "console output stays on stdout:\n{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exporter_lists_send_each_signal_only_where_it_is_told() {
+    let receiver = OtlpReceiver::start().unwrap();
+    let mut process = StackBuilder::new("exporter-lists")
+        .otlp(&receiver.endpoint(), Protocol::Grpc)
+        .env("OTEL_TRACES_EXPORTER", "otlp,console")
+        .env("OTEL_METRICS_EXPORTER", "prometheus")
+        .env("OTEL_LOGS_EXPORTER", "none")
+        .start_one("iss-distance")
+        .await;
+    let answer = reqwest::get(format!("{}?latitude=48.85&longitude=2.35", process.url()))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let families = prom_text::parse(&process.scrape().await).expect("valid exposition");
+    assert_eq!(families["incoming_requests_total"].samples[0].value, 1.0);
+    let status = process.stop(Duration::from_secs(30)).await;
+    assert_eq!(status.code(), Some(0), "{}", process.stderr());
+
+    let received = receiver.snapshot();
+    assert!(
+        received
+            .spans
+            .iter()
+            .any(|s| s.name == "calculating-iss-distance"),
+        "otlp: {}",
+        received.summary()
+    );
+    assert!(received.logs.is_empty(), "none: {}", received.summary());
+    assert!(
+        received.metrics.is_empty(),
+        "prometheus only: {}",
+        received.summary()
+    );
+    assert!(process.stdout().contains("calculating-iss-distance"));
+    assert!(!process.stdout().contains("Log #"), "no console logs");
+}
