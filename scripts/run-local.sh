@@ -106,10 +106,12 @@ if ((pipeline)); then
   collector_ip=127.0.0.91
   printf '127.0.0.1 localhost prometheus\n%s otel-collector\n127.0.0.92 tempo\n127.0.0.93 loki\n' \
     "$collector_ip" > "$run_dir/hosts"
-  with_compose_hosts() { # program args...
-    unshare "${unshare_args[@]}" -- /bin/sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$run_dir/hosts" "$@"
-  }
-  with_compose_hosts "$tools_dir/prometheus" \
+  # A plain command, not a function: started with &, its PID is the process
+  # itself (unshare execs sh, which execs the program), so the trap's kill
+  # reaches it.
+  with_compose_hosts=(unshare "${unshare_args[@]}" --
+    /bin/sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$run_dir/hosts")
+  "${with_compose_hosts[@]}" "$tools_dir/prometheus" \
     --config.file=prometheus/prometheus.yml --storage.tsdb.path="$run_dir/prometheus-data" \
     --web.listen-address="127.0.0.1:$prometheus_port" --web.enable-otlp-receiver \
     --web.enable-remote-write-receiver --enable-feature=exemplar-storage --log.level=warn &
@@ -117,7 +119,7 @@ if ((pipeline)); then
   OTELCOL_OTLP_GRPC_ENDPOINT=$collector_ip:4317 OTELCOL_OTLP_HTTP_ENDPOINT=$collector_ip:4318 \
   OTELCOL_HEALTH_CHECK_ENDPOINT=$collector_ip:13133 OTELCOL_TELEMETRY_HOST=$collector_ip \
   PROMETHEUS_OTLP_ENDPOINT="http://127.0.0.1:$prometheus_port/api/v1/otlp" \
-    with_compose_hosts "$tools_dir/otelcol-iss" \
+    "${with_compose_hosts[@]}" "$tools_dir/otelcol-iss" \
       --config=otel-collector/config.yaml --config=otel-collector/local.yaml \
       > "$run_dir/otel-collector.log" 2>&1 &
   pids+=($!)

@@ -59,6 +59,10 @@ impl Application {
         })
         .max_connections(MAX_CONNECTIONS_PER_WORKER)
         .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+        // actix installs its own handlers only after it starts serving, so a
+        // SIGTERM right after the first /readyz 200 could kill the process
+        // undrained and unflushed. `run_service` installs ours before `run`.
+        .disable_signals()
         .listen(listener)?
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)
         .run();
@@ -75,7 +79,8 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGTERM/SIGINT (or [`ServerHandle::stop`]), draining in-flight requests.
+    /// Serves until [`ServerHandle::stop`] (which `run_service` calls on
+    /// SIGTERM/SIGINT), draining in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
@@ -120,6 +125,15 @@ pub async fn run_service<C>(
             return ExitCode::from(2);
         }
     };
+    // Registered before anything serves: from here on SIGTERM/SIGINT drain
+    // and flush instead of killing the process.
+    let stop_signals = match StopSignals::install() {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("{}: cannot install signal handlers: {error}", service.name);
+            return ExitCode::FAILURE;
+        }
+    };
     let telemetry = match telemetry::init(service) {
         Ok(guard) => guard,
         Err(error) => {
@@ -141,6 +155,12 @@ pub async fn run_service<C>(
         service.version,
         application.port()
     );
+    let handle = application.handle();
+    actix_web::rt::spawn(async move {
+        stop_signals.received().await;
+        // Graceful: stop accepting, let in-flight requests finish (up to the grace period).
+        handle.stop(true).await;
+    });
     let served = application.run_until_stopped().await;
     log::info!("stopped serving; flushing telemetry");
     telemetry.shutdown_async().await;
@@ -149,6 +169,30 @@ pub async fn run_service<C>(
         Err(error) => {
             eprintln!("{}: server error: {error}", service.name);
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// SIGTERM (docker stop, systemd, Kubernetes) and SIGINT (Ctrl-C), listened
+/// for from the moment they are installed.
+struct StopSignals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn received(mut self) {
+        tokio::select! {
+            _ = self.terminate.recv() => log::info!("SIGTERM received: draining"),
+            _ = self.interrupt.recv() => log::info!("SIGINT received: draining"),
         }
     }
 }

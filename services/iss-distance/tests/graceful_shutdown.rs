@@ -1,6 +1,7 @@
 //! SIGTERM to the real binary while a request is in flight: that request
 //! still gets its answer, new connections are refused at once, and the
-//! process exits 0.
+//! process exits 0. And SIGTERM at the very moment it becomes ready still
+//! drains and flushes instead of killing it.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
@@ -86,4 +87,56 @@ async fn an_in_flight_request_completes_after_sigterm_and_new_connections_are_re
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(status.success(), "{status}");
+}
+
+/// actix used to install its signal handlers only once it was serving: a
+/// SIGTERM right after the first `/readyz` 200 killed the process with no
+/// drain and no flush. Many tries, each signalled as soon as it logs its port.
+#[test]
+fn sigterm_at_the_moment_of_readiness_drains_and_exits_0() {
+    for attempt in 0..20 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_iss-distance"))
+            .env_clear()
+            .env("PORT", "0")
+            .env("ISS_POSITION_SOURCE", "sgp4")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (lines_tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let _ = lines_tx.send(line);
+            }
+        });
+        let mut seen = Vec::new();
+        let port: u16 = loop {
+            let line = lines
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("attempt {attempt}: no port logged: {seen:?}"));
+            if let Some((_, port)) = line.split_once(" on port ") {
+                break port.trim().parse().unwrap();
+            }
+            seen.push(line);
+        };
+        // The port is logged once the server runs: it already answers, so
+        // the signal lands in the first moments of serving.
+        assert!(port > 0);
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = child.wait().unwrap();
+        let rest: Vec<String> = lines.iter().collect();
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "attempt {attempt}: killed instead of drained ({status}); stderr: {rest:?}"
+        );
+        assert!(
+            rest.iter()
+                .any(|l| l.contains("stopped serving; flushing telemetry")),
+            "attempt {attempt}: {rest:?}"
+        );
+    }
 }

@@ -1,12 +1,14 @@
 //! Reads the standard `OTEL_*` variables that decide which pipelines exist:
 //! `OTEL_SDK_DISABLED`, the exporter selection of the SDK environment
 //! specification (`OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER`,
-//! `OTEL_LOGS_EXPORTER`) and `OTEL_EXPORTER_OTLP_PROTOCOL`.
+//! `OTEL_LOGS_EXPORTER`) and `OTEL_EXPORTER_OTLP_PROTOCOL`; and
+//! `TRUSTED_PROXIES`, which decides what `client.address` says.
 //!
 //! Everything else (`OTEL_TRACES_SAMPLER`, `OTEL_BSP_*`, `OTEL_BLRP_*`,
 //! `OTEL_METRIC_EXPORT_INTERVAL`, the OTLP endpoints, timeout and headers) is
 //! read by the SDK and the exporters themselves.
 
+use crate::client_address::TrustedProxies;
 use std::env;
 
 /// Transport of the OTLP exporters (`OTEL_EXPORTER_OTLP_PROTOCOL`).
@@ -43,6 +45,8 @@ pub struct TelemetryConfig {
     pub traces: Exporters,
     pub metrics: Exporters,
     pub logs: Exporters,
+    /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For`/`Forwarded` give `client.address`.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl TelemetryConfig {
@@ -105,12 +109,15 @@ impl TelemetryConfig {
                 ))
             }
         };
+        let trusted_proxies =
+            TrustedProxies::parse(&lookup("TRUSTED_PROXIES").unwrap_or_default())?;
         Ok(Self {
             sdk_disabled,
             otlp_protocol,
             traces,
             metrics,
             logs,
+            trusted_proxies,
         })
     }
 }

@@ -8,6 +8,7 @@
 //! ([`in_span`]) and domain metrics ([`meter`]).
 
 pub mod client;
+pub mod client_address;
 mod config;
 mod logs;
 pub mod metrics;
@@ -17,6 +18,7 @@ mod providers;
 mod resource;
 pub mod spans;
 
+pub use client_address::{client_address, TrustedProxies};
 pub use config::{Exporters, OtlpProtocol, TelemetryConfig};
 pub use metrics::{meter, metrics_endpoint, MetricsRegistry, LATENCY_BUCKETS_SECONDS};
 pub use providers::{init, TelemetryError, TelemetryGuard};
@@ -50,7 +52,7 @@ static INCOMING_REQUESTS: LazyLock<Counter<u64>> = LazyLock::new(|| {
 /// goes to the log only; metric attributes never carry it.
 pub fn record_incoming_request(request: &actix_web::HttpRequest) {
     INCOMING_REQUESTS.add(1, &[]);
-    let connection = request.connection_info();
-    let address = connection.realip_remote_addr().unwrap_or("unknown");
+    let address = client_address(&request.connection_info());
+    let address = address.as_deref().unwrap_or("unknown");
     log::info!("received request from IP address {address}");
 }

@@ -111,10 +111,10 @@ pub async fn instrument_request(
     if let Some(port) = port {
         attributes.push(KeyValue::new(semconv::SERVER_PORT, port));
     }
-    if let Some(client) = connection.realip_remote_addr() {
+    if let Some(client) = crate::client_address::client_address(&connection) {
         attributes.push(KeyValue::new(
             semconv::CLIENT_ADDRESS,
-            split_host_port(client).0,
+            split_host_port(&client).0,
         ));
     }
     if let Some(peer) = request.peer_addr() {

@@ -55,6 +55,7 @@ pub fn init_with(
     service: ServiceInfo,
     config: &TelemetryConfig,
 ) -> Result<TelemetryGuard, TelemetryError> {
+    crate::client_address::set_trusted(config.trusted_proxies.clone());
     if config.sdk_disabled {
         logs::install(None);
         return Ok(TelemetryGuard {

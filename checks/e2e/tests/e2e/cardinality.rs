@@ -18,6 +18,8 @@ async fn a_thousand_distinct_locations_and_addresses_stay_a_handful_of_series() 
     let receiver = OtlpReceiver::start().unwrap();
     let stack = StackBuilder::new("cardinality")
         .otlp(&receiver.endpoint(), Protocol::Grpc)
+        // The test client is the proxy here: its X-Forwarded-For is believed.
+        .env("TRUSTED_PROXIES", "127.0.0.1")
         .start()
         .await;
     // Mostly distinct coordinates (200), every tenth an unknown name (404); each from its own address.

@@ -3,6 +3,7 @@
 //! One test binary, so the tests share one link step and run in parallel.
 
 mod cardinality;
+mod client_address;
 mod contract;
 mod errors;
 mod exporters;
