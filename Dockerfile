@@ -80,7 +80,7 @@ RUN --mount=type=cache,target=/root/go/pkg/mod \
 # The std-only health probe, compiled with plain rustc against musl into a
 # static binary: the collector image has no shell, no libc and no curl.
 FROM rust:${RUST_VERSION}-alpine AS healthcheck-static
-COPY services/healthcheck/src/main.rs /hc/main.rs
+COPY tools/healthcheck/src/main.rs /hc/main.rs
 RUN rustc --edition 2021 -C opt-level=s -C strip=symbols -C target-feature=+crt-static \
         /hc/main.rs -o /hc/healthcheck
 

@@ -1405,3 +1405,61 @@ fn every_tempo_generated_metric_is_named_as_tempo_3_names_it() {
         );
     }
 }
+
+/// Whether `.dockerignore` leaves `path` out of the build context: its
+/// patterns in order (the last match wins), `dir/` and `**/dir/` for folders,
+/// `!` to take a path back, as Docker reads them (the forms this file uses).
+fn docker_ignores(patterns: &[String], path: &str) -> bool {
+    let mut ignored = false;
+    for pattern in patterns {
+        let (keep, pattern) = match pattern.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, pattern.as_str()),
+        };
+        let matches = if let Some(dir) = pattern.strip_prefix("**/") {
+            let dir = dir.trim_end_matches('/');
+            path.split('/').any(|component| component == dir)
+        } else if let Some(ext) = pattern.strip_prefix('*') {
+            path.ends_with(ext)
+        } else {
+            let p = pattern.trim_end_matches('/');
+            path == p || path.starts_with(&format!("{p}/"))
+        };
+        if matches {
+            ignored = !keep;
+        }
+    }
+    ignored
+}
+
+#[test]
+fn every_file_the_dockerfile_copies_is_in_the_build_context() {
+    let patterns: Vec<String> = read(".dockerignore")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect();
+    assert!(docker_ignores(&patterns, "otel-collector/config.yaml"));
+    assert!(docker_ignores(&patterns, "tools/bench/target/x"));
+    let mut checked = 0;
+    for line in read("Dockerfile").lines() {
+        let Some(args) = line.strip_prefix("COPY ") else {
+            continue;
+        };
+        if args.starts_with("--from") || args.starts_with(". ") {
+            continue;
+        }
+        let source = args.split_whitespace().next().unwrap();
+        assert!(
+            repo_root().join(source).exists(),
+            "Dockerfile copies {source}, which does not exist"
+        );
+        assert!(
+            !docker_ignores(&patterns, source),
+            "Dockerfile copies {source}, which .dockerignore leaves out of the build context"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 2, "the manifest and the health probe source");
+}
