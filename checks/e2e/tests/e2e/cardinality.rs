@@ -118,12 +118,22 @@ async fn a_thousand_distinct_locations_and_addresses_stay_a_handful_of_series() 
         )
         .await
         .unwrap();
-    // The span keeps what the caller sent, under the conventions' names.
-    let odd = received
-        .spans_of("gateway")
-        .into_iter()
-        .find(|s| s.attr_str("http.request.method_original") == Some("PROBE0"))
-        .expect("the span of a request with a made-up method");
+    // The span keeps what the caller sent, under the conventions' names. Spans
+    // travel in their own batches: wait for it rather than read the snapshot
+    // taken when the counters were complete.
+    let odd = receiver
+        .wait_until(
+            EXPORT_DEADLINE,
+            "the span of a request with a made-up method",
+            |r| {
+                r.spans_of("gateway")
+                    .into_iter()
+                    .find(|s| s.attr_str("http.request.method_original") == Some("PROBE0"))
+                    .cloned()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(odd.attr_str("http.request.method"), Some("_OTHER"));
     assert!(odd.name.starts_with("HTTP"), "{}", odd.name);
     for service in ["gateway", "geolocator-service", "iss-distance-service"] {
