@@ -28,6 +28,14 @@ pub fn repo_root() -> PathBuf {
         .expect("repository root exists")
 }
 
+/// Cargo's target directory (`CARGO_TARGET_DIR`, else `target/` in the repository):
+/// the service binaries, the platform tools and the tests' scratch directories.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"))
+}
+
 /// Reads a file below the repository root, with the path in the panic message.
 pub fn read(rel: &str) -> String {
     let path = repo_root().join(rel);
@@ -67,37 +75,48 @@ pub fn repo_files(dir: &str, extension: &str) -> Vec<String> {
     files
 }
 
+/// Every `${env:NAME:-default}` of a config text: where it stands, the
+/// variable, and its default (`None` without `:-`).
+fn env_references(text: &str) -> Vec<(std::ops::Range<usize>, &str, Option<&str>)> {
+    let mut references = Vec::new();
+    let mut from = 0;
+    while let Some(start) = text[from..].find("${env:").map(|i| from + i) {
+        let end = start
+            + text[start..]
+                .find('}')
+                .unwrap_or_else(|| panic!("unclosed ${{env:...}} in {:?}", &text[start..]));
+        let reference = &text[start + "${env:".len()..end];
+        let (name, default) = match reference.split_once(":-") {
+            Some((name, default)) => (name, Some(default)),
+            None => (reference, None),
+        };
+        references.push((start..end + 1, name, default));
+        from = end + 1;
+    }
+    references
+}
+
 /// A config text with every `${env:NAME:-default}` replaced by its default:
 /// the collector config as compose runs it (compose sets none of the
 /// variables; [`env_defaults`] lists them for that check).
 pub fn expand_env_defaults(text: &str) -> String {
     let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("${env:") {
-        out.push_str(&rest[..start]);
-        let end = rest[start..]
-            .find('}')
-            .unwrap_or_else(|| panic!("unclosed ${{env:...}} in {:?}", &rest[start..]));
-        let reference = &rest[start + 6..start + end];
-        let (_, default) = reference
-            .split_once(":-")
-            .unwrap_or_else(|| panic!("${{env:{reference}}} has no compose default"));
+    let mut copied = 0;
+    for (range, name, default) in env_references(text) {
+        let default = default.unwrap_or_else(|| panic!("${{env:{name}}} has no compose default"));
+        out.push_str(&text[copied..range.start]);
         out.push_str(default);
-        rest = &rest[start + end + 1..];
+        copied = range.end;
     }
-    out.push_str(rest);
+    out.push_str(&text[copied..]);
     out
 }
 
 /// The (variable, default) pairs of every `${env:NAME:-default}` in a text.
 pub fn env_defaults(text: &str) -> Vec<(String, String)> {
-    text.split("${env:")
-        .skip(1)
-        .map(|part| {
-            let reference = &part[..part.find('}').expect("closed reference")];
-            let (name, default) = reference.split_once(":-").unwrap_or((reference, ""));
-            (name.to_string(), default.to_string())
-        })
+    env_references(text)
+        .into_iter()
+        .map(|(_, name, default)| (name.to_string(), default.unwrap_or_default().to_string()))
         .collect()
 }
 

@@ -12,12 +12,11 @@
 //! touched.
 
 use std::fs::File;
-use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 
-use crate::repo_root;
+use crate::target_dir;
 
 /// A compose host name and the loopback address it has in the tests.
 pub const HOSTS: &[(&str, Ipv4Addr)] = &[
@@ -38,10 +37,7 @@ pub fn host_ip(name: &str) -> IpAddr {
 
 /// A binary built by `scripts/build-platform-tools.sh`; a clear failure if it is missing.
 pub fn platform_tool(name: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"));
-    let path = target.join("platform-tools").join(name);
+    let path = target_dir().join("platform-tools").join(name);
     assert!(
         path.is_file(),
         "{} is missing: run scripts/build-platform-tools.sh (scripts/test.sh does)",
@@ -76,8 +72,6 @@ impl Hosts {
         env: &[(&str, String)],
         dir: &Path,
     ) -> PlatformProcess {
-        let log = dir.join(format!("{name}.log"));
-        let out = File::create(&log).expect("create the process log");
         let mut command = Command::new("unshare");
         command.arg("--mount");
         if !is_root() {
@@ -96,18 +90,8 @@ impl Hosts {
             .args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("clone the log handle"))
-            .stderr(out);
-        let child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {name} under unshare: {e}"));
-        PlatformProcess {
-            name: name.to_owned(),
-            child,
-            log,
-        }
+            .envs(env.iter().map(|(k, v)| (k, v)));
+        PlatformProcess::spawn(name, command, dir)
     }
 }
 
@@ -121,7 +105,7 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// A running platform process, killed when dropped.
+/// A running process of a test (a platform component or a service), killed when dropped.
 pub struct PlatformProcess {
     pub name: String,
     child: Child,
@@ -129,12 +113,25 @@ pub struct PlatformProcess {
 }
 
 impl PlatformProcess {
-    pub fn log(&self) -> String {
-        let mut text = String::new();
-        if let Ok(mut file) = File::open(&self.log) {
-            let _ = file.read_to_string(&mut text);
+    /// Starts `command` with its stdout and stderr in `<dir>/<name>.log`.
+    pub fn spawn(name: &str, mut command: Command, dir: &Path) -> Self {
+        let log = dir.join(format!("{name}.log"));
+        let out = File::create(&log).expect("create the process log");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("clone the log handle"))
+            .stderr(out)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
+        Self {
+            name: name.to_owned(),
+            child,
+            log,
         }
-        text
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Panics with the process's own output if it has exited: a config error

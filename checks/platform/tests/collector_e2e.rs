@@ -63,8 +63,7 @@ impl Drop for Dir {
 }
 
 fn scratch_dir() -> Dir {
-    let dir = repo_root()
-        .join("target")
+    let dir = target_dir()
         .join("platform-e2e")
         .join(format!("collector-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

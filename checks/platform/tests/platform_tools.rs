@@ -33,7 +33,7 @@ fn text(output: &Output) -> String {
 fn broken_copy(rel: &str, from: &str, to: &str) -> std::path::PathBuf {
     let original = read(rel);
     assert!(original.contains(from), "{rel} has no {from:?}");
-    let dir = repo_root().join("target/platform-e2e").join(format!(
+    let dir = target_dir().join("platform-e2e").join(format!(
         "broken-{}-{}",
         std::process::id(),
         rel.replace('/', "-")

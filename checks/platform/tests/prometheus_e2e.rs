@@ -12,45 +12,16 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use platform_checks::platform::{platform_tool, PlatformProcess};
 use platform_checks::*;
 
 /// Written straight to stderr so the line shows even when the harness
 /// captures test output (a skip or a list must not pass silently).
 fn report(message: &str) {
     let _ = writeln!(std::io::stderr(), "{message}");
-}
-
-/// Kills the wrapped process when dropped, so a failing assertion never
-/// leaves services or Prometheus running.
-struct Running {
-    name: String,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Running {
-    fn assert_alive(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            panic!("{} exited with {status}; its log:\n{log}", self.name);
-        }
-    }
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"))
 }
 
 fn binary(name: &str) -> PathBuf {
@@ -92,30 +63,17 @@ fn spawn(
     args: &[String],
     env: &[(&str, String)],
     dir: &Path,
-) -> Running {
-    let log = dir.join(format!("{name}.log"));
-    let out = std::fs::File::create(&log).unwrap();
-    let mut cmd = Command::new(program);
+) -> PlatformProcess {
+    let mut command = Command::new(program);
     // A clean environment: no OTLP endpoint from the caller's shell, so the
     // services serve /metrics and push nothing.
-    cmd.env_clear()
+    command
+        .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("RUST_LOG", "warn")
         .args(args)
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
-    Running {
-        name: name.into(),
-        child,
-        log,
-    }
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    PlatformProcess::spawn(name, command, dir)
 }
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -140,8 +98,8 @@ fn query(prom: &str, expr: &str) -> Result<Vec<Json>, String> {
 
 struct Stack {
     _dir: TempDir,
-    services: Vec<Running>,
-    _prometheus: Running,
+    services: Vec<PlatformProcess>,
+    _prometheus: PlatformProcess,
     prom: String,
     frontend: String,
     gateway: String,
@@ -213,7 +171,9 @@ fn start_stack() -> Stack {
             &format!("{service} /readyz"),
             Duration::from_secs(60),
             || {
-                services.iter_mut().for_each(Running::assert_alive);
+                services
+                    .iter_mut()
+                    .for_each(PlatformProcess::assert_running);
                 matches!(http_get(&addr(port), "/readyz", TIMEOUT), Ok((200, _))).then_some(())
             },
         );
@@ -243,7 +203,7 @@ fn start_stack() -> Stack {
     let prom = addr(p_prom);
     let mut prometheus = spawn(
         "prometheus",
-        &platform_checks::platform::platform_tool("prometheus"),
+        &platform_tool("prometheus"),
         &[
             format!("--config.file={}", config_path.display()),
             format!("--storage.tsdb.path={}", dir.join("data").display()),
@@ -254,7 +214,7 @@ fn start_stack() -> Stack {
         &dir,
     );
     wait_for("prometheus /-/ready", Duration::from_secs(60), || {
-        prometheus.assert_alive();
+        prometheus.assert_running();
         matches!(http_get(&prom, "/-/ready", TIMEOUT), Ok((200, _))).then_some(())
     });
 
@@ -307,7 +267,10 @@ fn drive_load(stack: &mut Stack) {
             format!("/?latitude={}&longitude=10", round % 80),
         );
     }
-    stack.services.iter_mut().for_each(Running::assert_alive);
+    stack
+        .services
+        .iter_mut()
+        .for_each(PlatformProcess::assert_running);
     report(&format!("load: {statuses:?}"));
     let count = |who: &str, status: u16| {
         statuses
@@ -427,7 +390,10 @@ fn every_dashboard_and_recording_rule_expression_returns_data_from_a_real_promet
             }
         }
     }
-    stack.services.iter_mut().for_each(Running::assert_alive);
+    stack
+        .services
+        .iter_mut()
+        .for_each(PlatformProcess::assert_running);
     report(&format!(
         "prometheus_e2e: {} expressions returned data; checked for syntax only (need Tempo, the collector, or are alerts):\n  {}",
         exprs.len() - syntax_only.len() - failures.len(),

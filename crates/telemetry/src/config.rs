@@ -29,12 +29,6 @@ pub struct Exporters {
     pub prometheus: bool,
 }
 
-impl Exporters {
-    pub fn any(self) -> bool {
-        self.otlp || self.console || self.prometheus
-    }
-}
-
 /// Which telemetry pipelines to build.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TelemetryConfig {
@@ -50,6 +44,11 @@ pub struct TelemetryConfig {
 }
 
 impl TelemetryConfig {
+    /// Whether any signal is pushed over OTLP (and so needs exporters and, for gRPC, a runtime).
+    pub fn uses_otlp(&self) -> bool {
+        self.traces.otlp || self.metrics.otlp || self.logs.otlp
+    }
+
     pub fn from_env() -> Result<Self, String> {
         Self::from_lookup(|key| env::var(key).ok())
     }
@@ -72,53 +71,43 @@ impl TelemetryConfig {
         // Unset, the exporters keep this stack's behaviour: OTLP only where an
         // endpoint is configured (the specification's default is always OTLP,
         // to localhost), and /metrics always.
-        let endpoint = |signal: &str| {
-            non_empty("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
-                || non_empty(&format!("OTEL_EXPORTER_OTLP_{signal}_ENDPOINT")).is_some()
+        let select = |signal: Signal| {
+            let endpoint_configured = non_empty("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
+                || non_empty(signal.endpoint_variable()).is_some();
+            exporters(
+                signal,
+                non_empty(signal.exporter_variable()),
+                endpoint_configured,
+            )
         };
-        let traces = exporters(
-            "OTEL_TRACES_EXPORTER",
-            non_empty("OTEL_TRACES_EXPORTER"),
-            Signal::Traces,
-            endpoint("TRACES"),
-        )?;
-        let metrics = exporters(
-            "OTEL_METRICS_EXPORTER",
-            non_empty("OTEL_METRICS_EXPORTER"),
-            Signal::Metrics,
-            endpoint("METRICS"),
-        )?;
-        let logs = exporters(
-            "OTEL_LOGS_EXPORTER",
-            non_empty("OTEL_LOGS_EXPORTER"),
-            Signal::Logs,
-            endpoint("LOGS"),
-        )?;
-        let uses_otlp = traces.otlp || metrics.otlp || logs.otlp;
-        let otlp_protocol = match non_empty("OTEL_EXPORTER_OTLP_PROTOCOL")
+        let (traces, metrics, logs) = (
+            select(Signal::Traces)?,
+            select(Signal::Metrics)?,
+            select(Signal::Logs)?,
+        );
+        let mut config = Self {
+            sdk_disabled,
+            otlp_protocol: OtlpProtocol::Grpc,
+            traces,
+            metrics,
+            logs,
+            trusted_proxies: TrustedProxies::parse(&lookup("TRUSTED_PROXIES").unwrap_or_default())?,
+        };
+        config.otlp_protocol = match non_empty("OTEL_EXPORTER_OTLP_PROTOCOL")
             .as_deref()
             .map(str::trim)
         {
             None | Some("grpc") => OtlpProtocol::Grpc,
             Some("http/protobuf") => OtlpProtocol::HttpProtobuf,
             // Only an error where it would be used.
-            Some(_) if !uses_otlp => OtlpProtocol::Grpc,
+            Some(_) if !config.uses_otlp() => OtlpProtocol::Grpc,
             Some(other) => {
                 return Err(format!(
                     "OTEL_EXPORTER_OTLP_PROTOCOL must be grpc or http/protobuf, got '{other}'"
                 ))
             }
         };
-        let trusted_proxies =
-            TrustedProxies::parse(&lookup("TRUSTED_PROXIES").unwrap_or_default())?;
-        Ok(Self {
-            sdk_disabled,
-            otlp_protocol,
-            traces,
-            metrics,
-            logs,
-            trusted_proxies,
-        })
+        Ok(config)
     }
 }
 
@@ -129,14 +118,32 @@ enum Signal {
     Logs,
 }
 
+impl Signal {
+    fn exporter_variable(self) -> &'static str {
+        match self {
+            Self::Traces => "OTEL_TRACES_EXPORTER",
+            Self::Metrics => "OTEL_METRICS_EXPORTER",
+            Self::Logs => "OTEL_LOGS_EXPORTER",
+        }
+    }
+
+    fn endpoint_variable(self) -> &'static str {
+        match self {
+            Self::Traces => "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            Self::Metrics => "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            Self::Logs => "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+        }
+    }
+}
+
 /// One `OTEL_*_EXPORTER` value: a comma-separated list of `otlp`, `console`
 /// (and `prometheus` for metrics), or `none` alone.
 fn exporters(
-    variable: &str,
-    value: Option<String>,
     signal: Signal,
+    value: Option<String>,
     endpoint_configured: bool,
 ) -> Result<Exporters, String> {
+    let variable = signal.exporter_variable();
     let Some(value) = value else {
         return Ok(Exporters {
             otlp: endpoint_configured,

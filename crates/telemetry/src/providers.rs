@@ -72,8 +72,7 @@ pub fn init_with(
     ]));
     let resource = resource::build(service, std::env::var("OTEL_SERVICE_NAME").ok());
 
-    let uses_otlp = config.traces.otlp || config.metrics.otlp || config.logs.otlp;
-    let export_runtime = match (uses_otlp, config.otlp_protocol) {
+    let export_runtime = match (config.uses_otlp(), config.otlp_protocol) {
         (true, OtlpProtocol::Grpc) => Some(
             tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
@@ -146,10 +145,10 @@ fn build_otlp_exporters(
     config: &TelemetryConfig,
     runtime: Option<&tokio::runtime::Runtime>,
 ) -> Result<OtlpExporters, TelemetryError> {
-    let (traces, metrics, logs) = (config.traces.otlp, config.metrics.otlp, config.logs.otlp);
-    if !(traces || metrics || logs) {
+    if !config.uses_otlp() {
         return Ok(OtlpExporters::default());
     }
+    let (traces, metrics, logs) = (config.traces.otlp, config.metrics.otlp, config.logs.otlp);
     let error = |signal| move |source| TelemetryError::Exporter { signal, source };
     match config.otlp_protocol {
         OtlpProtocol::Grpc => {
