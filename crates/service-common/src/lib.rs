@@ -1,19 +1,17 @@
 //! What every service of the stack shares that is not telemetry: typed
-//! configuration from the environment with clear errors, the query-string
-//! reader, JSON error bodies, health routes, and the HTTP server with
-//! graceful shutdown that `main` and the black-box tests both start.
+//! configuration from the environment with clear errors, JSON error bodies,
+//! health routes, and the HTTP server with graceful shutdown that `main` and
+//! the black-box tests both start.
 
-pub mod coordinates;
 pub mod env;
 pub mod errors;
-pub mod query;
 pub mod server;
 #[cfg(feature = "test-strategies")]
 pub mod strategies;
 
 pub use env::{ConfigError, EnvReader, ListenConfig};
 pub use errors::json_error;
-pub use server::{run_service, Application};
+pub use server::{Application, StopSignals};
 
 /// The User-Agent every outbound call sends, naming the project (Nominatim's usage policy requires one).
 pub fn user_agent(service: &telemetry::ServiceInfo) -> String {

@@ -1,19 +1,20 @@
-//! The HTTP server every service runs, and the `main` they share.
+//! The HTTP server every service runs, and the signals that stop it.
 //!
 //! [`Application::build`] binds first and remembers the real port, so tests
 //! start the real app on port 0. Health, readiness and `/metrics` routes, the
-//! telemetry middleware and a JSON 404 are added here once for all services.
+//! telemetry middleware, a JSON 404 and the JSON 400 for a query that does
+//! not deserialize are added here once for all services.
 
-use crate::env::{ConfigError, EnvReader, ListenConfig};
-use crate::errors::json_error;
+use crate::env::ListenConfig;
+use crate::errors::{json_error, rejected_query};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::{from_fn, Next};
 use actix_web::{web, App, HttpResponse, HttpServer};
+use std::future::Future;
 use std::net::TcpListener;
-use std::process::ExitCode;
 use std::time::Duration;
 use telemetry::{MetricsRegistry, ServiceInfo};
 
@@ -27,14 +28,16 @@ const MAX_CONNECTIONS_PER_WORKER: usize = 4096;
 const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Application {
+    service: ServiceInfo,
     server: Server,
     port: u16,
 }
 
 impl Application {
     /// Binds `listen` and builds the server. `configure` registers the service's own routes
-    /// and per-worker state (such as its `TracedClient`); it runs once per worker.
+    /// and per-worker state (such as its upstream clients); it runs once per worker.
     pub fn build<F>(
+        service: ServiceInfo,
         listen: &ListenConfig,
         metrics: MetricsRegistry,
         configure: F,
@@ -51,6 +54,7 @@ impl Application {
                 // Outermost, so it also times and counts what the inner middleware refuses.
                 .wrap(from_fn(telemetry::middleware::instrument_request))
                 .app_data(metrics.clone())
+                .app_data(web::QueryConfig::default().error_handler(rejected_query))
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
                 .route("/metrics", web::get().to(telemetry::metrics_endpoint))
@@ -61,12 +65,16 @@ impl Application {
         .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
         // actix installs its own handlers only after it starts serving, so a
         // SIGTERM right after the first /readyz 200 could kill the process
-        // undrained and unflushed. `run_service` installs ours before `run`.
+        // undrained and unflushed. `main` installs `StopSignals` before `build`.
         .disable_signals()
         .listen(listener)?
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)
         .run();
-        Ok(Self { server, port })
+        Ok(Self {
+            service,
+            server,
+            port,
+        })
     }
 
     /// The port actually bound (useful when asked for port 0).
@@ -79,10 +87,28 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until [`ServerHandle::stop`] (which `run_service` calls on
-    /// SIGTERM/SIGINT), draining in-flight requests.
+    /// Serves until [`ServerHandle::stop`] is called, draining in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+
+    /// Serves until `stop` resolves (normally [`StopSignals::received`]), then
+    /// stops accepting and lets in-flight requests finish within the grace period.
+    pub async fn run_until(self, stop: impl Future<Output = ()> + 'static) -> std::io::Result<()> {
+        log::info!(
+            "started application {} {} on port {}",
+            self.service.name,
+            self.service.version,
+            self.port
+        );
+        let handle = self.handle();
+        actix_web::rt::spawn(async move {
+            stop.await;
+            handle.stop(true).await;
+        });
+        let served = self.server.await;
+        log::info!("stopped serving; flushing telemetry");
+        served
     }
 }
 
@@ -110,78 +136,20 @@ async fn not_found() -> HttpResponse {
     json_error(StatusCode::NOT_FOUND, "No such endpoint.")
 }
 
-/// The whole `main` of a service: configuration, telemetry, serve, drain, flush.
-///
-/// An invalid configuration prints one clear line and exits with status 2.
-pub async fn run_service<C>(
-    service: ServiceInfo,
-    load_config: impl FnOnce(&EnvReader) -> Result<C, ConfigError>,
-    build: impl FnOnce(C, MetricsRegistry) -> std::io::Result<Application>,
-) -> ExitCode {
-    let config = match load_config(&EnvReader::from_process()) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("{}: {error}", service.name);
-            return ExitCode::from(2);
-        }
-    };
-    // Registered before anything serves: from here on SIGTERM/SIGINT drain
-    // and flush instead of killing the process.
-    let stop_signals = match StopSignals::install() {
-        Ok(signals) => signals,
-        Err(error) => {
-            eprintln!("{}: cannot install signal handlers: {error}", service.name);
-            return ExitCode::FAILURE;
-        }
-    };
-    let telemetry = match telemetry::init(service) {
-        Ok(guard) => guard,
-        Err(error) => {
-            eprintln!("{}: {error}", service.name);
-            return ExitCode::from(2);
-        }
-    };
-    let application = match build(config, telemetry.metrics_registry()) {
-        Ok(application) => application,
-        Err(error) => {
-            log::error!("could not start {}: {error}", service.name);
-            telemetry.shutdown_async().await;
-            return ExitCode::FAILURE;
-        }
-    };
-    log::info!(
-        "started application {} {} on port {}",
-        service.name,
-        service.version,
-        application.port()
-    );
-    let handle = application.handle();
-    actix_web::rt::spawn(async move {
-        stop_signals.received().await;
-        // Graceful: stop accepting, let in-flight requests finish (up to the grace period).
-        handle.stop(true).await;
-    });
-    let served = application.run_until_stopped().await;
-    log::info!("stopped serving; flushing telemetry");
-    telemetry.shutdown_async().await;
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("{}: server error: {error}", service.name);
-            ExitCode::FAILURE
-        }
-    }
-}
-
 /// SIGTERM (docker stop, systemd, Kubernetes) and SIGINT (Ctrl-C), listened
 /// for from the moment they are installed.
-struct StopSignals {
+///
+/// Install them before building the server: actix's own handlers would only be
+/// registered once it serves, so a SIGTERM right after the first `/readyz` 200
+/// could kill the process undrained and unflushed.
+pub struct StopSignals {
     terminate: tokio::signal::unix::Signal,
     interrupt: tokio::signal::unix::Signal,
 }
 
 impl StopSignals {
-    fn install() -> std::io::Result<Self> {
+    /// Needs a running runtime (inside `System::block_on`).
+    pub fn install() -> std::io::Result<Self> {
         use tokio::signal::unix::{signal, SignalKind};
         Ok(Self {
             terminate: signal(SignalKind::terminate())?,
@@ -189,7 +157,8 @@ impl StopSignals {
         })
     }
 
-    async fn received(mut self) {
+    /// Resolves when the first of the two signals arrives.
+    pub async fn received(mut self) {
         tokio::select! {
             _ = self.terminate.recv() => log::info!("SIGTERM received: draining"),
             _ = self.interrupt.recv() => log::info!("SIGINT received: draining"),

@@ -4,6 +4,9 @@
 //! current context, `traceparent`/`baggage` injected into its headers, an
 //! `http.client.request.duration` point, a deadline covering connect, headers
 //! and body, and a cap on the body size. Failures mark the span as an error.
+//!
+//! Callers decode answers with [`TracedClient::get_json`] and handle one error
+//! type, [`UpstreamError`], whatever the upstream.
 
 use crate::metrics::{meter, LATENCY_BUCKETS_SECONDS};
 use crate::propagation::context_headers;
@@ -14,6 +17,7 @@ use opentelemetry::metrics::Histogram;
 use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{global, Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute as semconv;
+use serde::de::DeserializeOwned;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 use url::Url;
@@ -33,12 +37,48 @@ const MAX_CONNECTIONS_PER_WORKER: usize = 256;
 /// A response whose body was read completely within the deadline and the size cap.
 #[derive(Debug)]
 pub struct UpstreamResponse {
+    pub host: String,
     pub status: StatusCode,
     pub body: Bytes,
 }
 
+impl UpstreamResponse {
+    /// The body of a 2xx answer; any other status is [`UpstreamError::Status`].
+    pub fn success_body(self) -> Result<Bytes, UpstreamError> {
+        if self.status.is_success() {
+            Ok(self.body)
+        } else {
+            Err(UpstreamError::Status {
+                host: self.host,
+                status: self.status,
+                body: self.body,
+            })
+        }
+    }
+
+    /// The body of a 2xx answer decoded as `T`.
+    pub fn json<T: DeserializeOwned>(self) -> Result<T, UpstreamError> {
+        let host = self.host.clone();
+        let body = self.success_body()?;
+        serde_json::from_slice(&body).map_err(|error| UpstreamError::Decode {
+            host,
+            reason: error.to_string(),
+        })
+    }
+}
+
+/// Everything that can go wrong with one upstream call, for every upstream.
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamError {
+    /// The upstream answered, but not with a 2xx; `body` is its explanation, if any.
+    #[error("{host} answered HTTP {status}")]
+    Status {
+        host: String,
+        status: StatusCode,
+        body: Bytes,
+    },
+    #[error("the answer from {host} is not what was expected: {reason}")]
+    Decode { host: String, reason: String },
     #[error("no response from {host} within {} ms", .timeout.as_millis())]
     Timeout { host: String, timeout: Duration },
     #[error("could not reach {host}: {reason}")]
@@ -53,15 +93,28 @@ impl UpstreamError {
     /// The `error.type` value for spans and metrics.
     pub fn kind(&self) -> &'static str {
         match self {
+            Self::Status { .. } => "status",
+            Self::Decode { .. } => "decode",
             Self::Timeout { .. } => "timeout",
             Self::Connect { .. } => "connect",
             Self::TooLarge { .. } => "response_too_large",
             Self::Body { .. } => "body",
         }
     }
+
+    /// What a service answers when this upstream failed it: 504 when the upstream
+    /// ran out of time, 502 for every other failure.
+    pub fn relayed_status(&self) -> StatusCode {
+        match self {
+            Self::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            _ => StatusCode::BAD_GATEWAY,
+        }
+    }
 }
 
-/// awc is `!Send`, so build one per actix worker (inside the `HttpServer::new` factory).
+/// awc is `!Send`, so build one per actix worker (inside the `HttpServer::new` factory);
+/// clones share its connection pool.
+#[derive(Clone)]
 pub struct TracedClient {
     client: awc::Client,
     timeout: Duration,
@@ -89,7 +142,12 @@ impl TracedClient {
         }
     }
 
-    /// `GET url` with the full deadline and size cap applied.
+    /// `GET url` answered with a 2xx JSON body that decodes as `T`.
+    pub async fn get_json<T: DeserializeOwned>(&self, url: &Url) -> Result<T, UpstreamError> {
+        self.get(url).await?.json()
+    }
+
+    /// `GET url` with the full deadline and size cap applied, whatever the status.
     pub async fn get(&self, url: &Url) -> Result<UpstreamResponse, UpstreamError> {
         let host = url.host_str().unwrap_or_default().to_owned();
         let port = url.port_or_known_default().map(i64::from);
@@ -190,6 +248,10 @@ impl TracedClient {
                         reason: other.to_string(),
                     },
                 })?;
-        Ok(UpstreamResponse { status, body })
+        Ok(UpstreamResponse {
+            host: host.to_owned(),
+            status,
+            body,
+        })
     }
 }

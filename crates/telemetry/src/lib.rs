@@ -22,7 +22,7 @@ pub use client_address::{client_address, TrustedProxies};
 pub use config::{Exporters, OtlpProtocol, TelemetryConfig};
 pub use metrics::{meter, metrics_endpoint, MetricsRegistry, LATENCY_BUCKETS_SECONDS};
 pub use providers::{init, TelemetryError, TelemetryGuard};
-pub use spans::{in_span, record_error_on_current_span};
+pub use spans::in_span;
 
 /// Identity of the service that emits the telemetry.
 #[derive(Debug, Clone, Copy)]

@@ -189,6 +189,19 @@ pub async fn instrument_request(
     outcome
 }
 
+/// Route middleware for a service's API endpoint: the workshop's
+/// `incoming.requests` counter and "received request from IP address" log
+/// line, also for the requests its query extractor refuses.
+///
+/// Use: `web::resource("/").wrap(from_fn(telemetry::middleware::count_api_request))`.
+pub async fn count_api_request(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    crate::record_incoming_request(request.request());
+    next.call(request).await
+}
+
 fn protocol_version(version: actix_web::http::Version) -> &'static str {
     use actix_web::http::Version;
     match version {

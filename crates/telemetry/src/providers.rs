@@ -41,20 +41,13 @@ pub struct TelemetryGuard {
 
 /// Sets up propagation, the three providers and the global logger for `service`.
 ///
-/// Call once, at the top of `main`. Each signal goes where its
+/// Call once, at the top of `main`, outside any async runtime (the HTTP
+/// exporter's blocking client may neither be built nor dropped inside one). Each signal goes where its
 /// `OTEL_*_EXPORTER` variable says (see [`TelemetryConfig`]); by default
 /// nothing is pushed without an OTLP endpoint, while `/metrics` and stderr
 /// logs still work; with `OTEL_SDK_DISABLED=true` only stderr logs remain.
 pub fn init(service: ServiceInfo) -> Result<TelemetryGuard, TelemetryError> {
     let config = TelemetryConfig::from_env().map_err(TelemetryError::Config)?;
-    init_with(service, &config)
-}
-
-/// [`init`] with an explicit configuration.
-pub fn init_with(
-    service: ServiceInfo,
-    config: &TelemetryConfig,
-) -> Result<TelemetryGuard, TelemetryError> {
     crate::client_address::set_trusted(config.trusted_proxies.clone());
     if config.sdk_disabled {
         logs::install(None);
@@ -83,7 +76,7 @@ pub fn init_with(
         ),
         _ => None,
     };
-    let otlp = build_otlp_exporters(config, export_runtime.as_ref())?;
+    let otlp = build_otlp_exporters(&config, export_runtime.as_ref())?;
 
     let registry = MetricsRegistry::default();
     let mut tracer = SdkTracerProvider::builder().with_resource(resource.clone());
@@ -169,26 +162,20 @@ fn build_otlp_exporters(
                     .map_err(error("log"))?,
             })
         }
-        // The blocking reqwest client must be built (and later dropped) outside any async
-        // runtime, so it is built on a plain thread even when `init` runs inside actix's.
-        OtlpProtocol::HttpProtobuf => std::thread::spawn(move || {
-            Ok(OtlpExporters {
-                spans: traces
-                    .then(|| SpanExporter::builder().with_http().build())
-                    .transpose()
-                    .map_err(error("span"))?,
-                metrics: metrics
-                    .then(|| MetricExporter::builder().with_http().build())
-                    .transpose()
-                    .map_err(error("metric"))?,
-                logs: logs
-                    .then(|| LogExporter::builder().with_http().build())
-                    .transpose()
-                    .map_err(error("log"))?,
-            })
-        })
-        .join()
-        .expect("building HTTP exporters does not panic"),
+        OtlpProtocol::HttpProtobuf => Ok(OtlpExporters {
+            spans: traces
+                .then(|| SpanExporter::builder().with_http().build())
+                .transpose()
+                .map_err(error("span"))?,
+            metrics: metrics
+                .then(|| MetricExporter::builder().with_http().build())
+                .transpose()
+                .map_err(error("metric"))?,
+            logs: logs
+                .then(|| LogExporter::builder().with_http().build())
+                .transpose()
+                .map_err(error("log"))?,
+        }),
     }
 }
 
@@ -201,17 +188,9 @@ impl TelemetryGuard {
     /// Flushes and stops the tracer, logger and meter providers, side by side so a dead
     /// collector costs one export timeout rather than three; reports each error on stderr.
     ///
-    /// Blocking: from async code call it through `tokio::task::spawn_blocking`, or use
-    /// [`shutdown_async`](Self::shutdown_async).
+    /// Blocking: call it after the server's runtime has returned, as `main` does.
     pub fn shutdown(mut self) {
         self.shutdown_providers();
-    }
-
-    /// [`shutdown`](Self::shutdown) on a blocking thread, for use inside actix's runtime.
-    pub async fn shutdown_async(self) {
-        if let Err(error) = tokio::task::spawn_blocking(move || self.shutdown()).await {
-            eprintln!("telemetry shutdown panicked: {error}");
-        }
     }
 
     fn shutdown_providers(&mut self) {

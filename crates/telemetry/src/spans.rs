@@ -36,11 +36,6 @@ where
     result
 }
 
-/// Marks the span of the current context as failed (status Error plus an `exception` event).
-pub fn record_error_on_current_span(kind: &str, error: &dyn Display) {
-    mark_error(&Context::current(), kind, error);
-}
-
 pub(crate) fn mark_error(cx: &Context, kind: &str, error: &dyn Display) {
     let span = cx.span();
     let message = error.to_string();

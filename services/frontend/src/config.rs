@@ -25,13 +25,4 @@ impl Config {
             gateway_timeout: env.millis("GATEWAY_TIMEOUT_MS", 12_000)?,
         })
     }
-
-    pub fn for_tests(gateway_url: Url) -> Self {
-        Self {
-            listen: ListenConfig::ephemeral(),
-            gateway_url,
-            grafana_url: Url::parse("http://127.0.0.1:3000/").expect("static URL"),
-            gateway_timeout: Duration::from_secs(2),
-        }
-    }
 }

@@ -2,6 +2,8 @@
 //! map with the ISS and the place, and a link to the request's trace in Grafana.
 
 pub mod config;
+pub mod error;
+pub mod gateway;
 pub mod html;
 pub mod page;
 pub mod routes;

@@ -2,6 +2,7 @@
 //! Everything that came from a user or a service is escaped.
 
 use crate::html::escape;
+use api::{GatewayAnswer, PositionSource};
 use url::Url;
 
 /// The land masses (Natural Earth 110m, public domain) as one SVG path in an
@@ -12,22 +13,10 @@ const WORLD_LAND_PATH: &str = include_str!("../assets/world-land.svgpath");
 const TEMPO_DATASOURCE_UID: &str = "tempo";
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Answer {
-    pub iss_latitude: f64,
-    pub iss_longitude: f64,
-    pub distance_km: f64,
-    pub place_name: String,
-    pub place_latitude: f64,
-    pub place_longitude: f64,
-    /// "live" or "sgp4".
-    pub source: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// Nothing asked yet: just the form.
     Form,
-    Answer(Answer),
+    Answer(GatewayAnswer),
     Error(String),
 }
 
@@ -84,13 +73,13 @@ svg {{ width: 100%; height: auto; border: 1px solid #d0d7de; }}
     )
 }
 
-fn answer_html(answer: &Answer) -> String {
-    let (iss_x, iss_y) = project(answer.iss_latitude, answer.iss_longitude);
-    let (place_x, place_y) = project(answer.place_latitude, answer.place_longitude);
-    let source = match answer.source.as_str() {
-        "live" => "Position from the live ISS API.",
-        "sgp4" => "Position computed by SGP4 from the ISS orbital elements (the live API was not used or not available).",
-        _ => "",
+fn answer_html(answer: &GatewayAnswer) -> String {
+    let (iss, place) = (&answer.distance.location, &answer.place);
+    let (iss_x, iss_y) = project(iss.latitude, iss.longitude);
+    let (place_x, place_y) = project(place.latitude, place.longitude);
+    let source = match answer.distance.source {
+        PositionSource::Live => "Position from the live ISS API.",
+        PositionSource::Sgp4 => "Position computed by SGP4 from the ISS orbital elements (the live API was not used or not available).",
     };
     format!(
         r##"<p id="answer" class="answer">The ISS is at {iss_lat:.2}, {iss_lon:.2}. It is {distance} km from {place}.</p>
@@ -101,10 +90,10 @@ fn answer_html(answer: &Answer) -> String {
 <circle id="place-marker" cx="{place_x:.2}" cy="{place_y:.2}" r="2.5" fill="#2563eb"><title>{place}</title></circle>
 <circle id="iss-marker" cx="{iss_x:.2}" cy="{iss_y:.2}" r="3" fill="#dc2626" stroke="#fff" stroke-width="0.8"><title>ISS</title></circle>
 </svg>"##,
-        iss_lat = answer.iss_latitude,
-        iss_lon = answer.iss_longitude,
-        distance = thousands(answer.distance_km),
-        place = escape(&answer.place_name),
+        iss_lat = iss.latitude,
+        iss_lon = iss.longitude,
+        distance = thousands(answer.distance.distance),
+        place = escape(&place.name),
         land = WORLD_LAND_PATH.trim(),
     )
 }

@@ -1,7 +1,8 @@
-//! Builds the frontend application.
+//! Builds the frontend application: per-worker gateway client, routes.
 
 use crate::config::Config;
-use crate::routes::{self, FrontendSettings};
+use crate::gateway::Gateway;
+use crate::routes::{self, GrafanaUrl};
 use actix_web::web;
 use service_common::Application;
 use telemetry::client::TracedClient;
@@ -10,19 +11,13 @@ use telemetry::MetricsRegistry;
 const MAX_GATEWAY_RESPONSE_BYTES: usize = 64 * 1024;
 
 pub fn build(config: Config, metrics: MetricsRegistry) -> std::io::Result<Application> {
-    let settings = web::Data::new(FrontendSettings {
-        gateway: config.gateway_url.clone(),
-        grafana: config.grafana_url.clone(),
-    });
-    let timeout = config.gateway_timeout;
+    let grafana = web::Data::new(GrafanaUrl(config.grafana_url));
+    let (url, timeout) = (config.gateway_url, config.gateway_timeout);
     let user_agent = service_common::user_agent(&crate::SERVICE);
-    Application::build(&config.listen, metrics, move |cfg| {
-        cfg.app_data(settings.clone())
-            .app_data(web::Data::new(TracedClient::new(
-                &user_agent,
-                timeout,
-                MAX_GATEWAY_RESPONSE_BYTES,
-            )))
+    Application::build(crate::SERVICE, &config.listen, metrics, move |cfg| {
+        let client = TracedClient::new(&user_agent, timeout, MAX_GATEWAY_RESPONSE_BYTES);
+        cfg.app_data(grafana.clone())
+            .app_data(web::Data::new(Gateway::new(client, url.clone())))
             .configure(routes::configure);
     })
 }

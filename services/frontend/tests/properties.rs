@@ -4,10 +4,21 @@
 use frontend::{startup, Config};
 use proptest::prelude::*;
 use service_common::strategies::query;
+use service_common::EnvReader;
 use telemetry::MetricsRegistry;
 use url::Url;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// The frontend's own defaults, on an OS-chosen port, calling `gateway`.
+fn test_config(gateway: &Url) -> Config {
+    Config::from_env(&EnvReader::from_pairs([
+        ("PORT", "0"),
+        ("GATEWAY_URL", gateway.as_str()),
+        ("GATEWAY_TIMEOUT_MS", "2000"),
+    ]))
+    .expect("valid test configuration")
+}
 
 /// The gateway double echoes nothing back but a fixed error, so any markup on the page came from our own echo of the input.
 async fn spawn_app() -> (String, MockServer) {
@@ -20,7 +31,7 @@ async fn spawn_app() -> (String, MockServer) {
         .mount(&gateway)
         .await;
     let app = startup::build(
-        Config::for_tests(Url::parse(&gateway.uri()).unwrap()),
+        test_config(&Url::parse(&gateway.uri()).unwrap()),
         MetricsRegistry::default(),
     )
     .unwrap();

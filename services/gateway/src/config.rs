@@ -24,17 +24,4 @@ impl Config {
             upstream_timeout: env.millis("UPSTREAM_TIMEOUT_MS", 5000)?,
         })
     }
-
-    pub fn for_tests(
-        geolocator_url: Url,
-        iss_distance_url: Url,
-        upstream_timeout: Duration,
-    ) -> Self {
-        Self {
-            listen: ListenConfig::ephemeral(),
-            geolocator_url,
-            iss_distance_url,
-            upstream_timeout,
-        }
-    }
 }

@@ -1,67 +1,57 @@
-//! Calls to geolocator and iss-distance, and how their outcomes become the gateway's.
-//!
-//! A 4xx from a downstream is the user's problem and passes through with its
-//! body; unreachable or 5xx is 502; no answer within the deadline is 504.
+//! The gateway's two downstream services, as one worker calls them: each
+//! owns the worker's HTTP client and its URL, and answers with the api types.
 
-use actix_web::http::StatusCode;
-use serde_json::Value;
+use api::{CoordinatesQuery, Distance, Latitude, LocationText, Longitude, Place};
 use telemetry::client::{TracedClient, UpstreamError};
 use url::Url;
 
-#[derive(Debug, thiserror::Error)]
-pub enum DownstreamError {
-    /// A downstream 4xx, passed through as is.
-    #[error("{service} rejected the request with HTTP {status}")]
-    Rejected {
-        service: &'static str,
-        status: StatusCode,
-        body: Value,
-    },
-    #[error("{service} did not answer in time")]
-    Timeout { service: &'static str },
-    #[error("{service} is unavailable: {reason}")]
-    Unavailable {
-        service: &'static str,
-        reason: String,
-    },
+/// geolocator: where a place is.
+pub struct Geolocator {
+    client: TracedClient,
+    url: Url,
 }
 
-/// `GET url` on `service`, expecting a JSON object.
-pub async fn get_json(
-    client: &TracedClient,
-    service: &'static str,
-    url: &Url,
-) -> Result<Value, DownstreamError> {
-    let response = client.get(url).await.map_err(|error| match error {
-        UpstreamError::Timeout { .. } => DownstreamError::Timeout { service },
-        other => DownstreamError::Unavailable {
-            service,
-            reason: other.to_string(),
-        },
-    })?;
-    let body: Option<Value> = serde_json::from_slice(&response.body)
-        .ok()
-        .filter(Value::is_object);
-    let status = response.status;
-    if status.is_client_error() {
-        // Pass the downstream's own explanation through; a body that is not JSON gets a plain one.
-        let body = body.unwrap_or_else(
-            || serde_json::json!({ "error": format!("{service} rejected the request.") }),
-        );
-        return Err(DownstreamError::Rejected {
-            service,
-            status,
-            body,
-        });
+/// iss-distance: how far the ISS is from a point.
+pub struct IssDistance {
+    client: TracedClient,
+    url: Url,
+}
+
+impl Geolocator {
+    pub const SERVICE: &'static str = "geolocator";
+
+    pub fn new(client: TracedClient, url: Url) -> Self {
+        Self { client, url }
     }
-    if !status.is_success() {
-        return Err(DownstreamError::Unavailable {
-            service,
-            reason: format!("HTTP {status}"),
-        });
+
+    pub async fn locate(&self, location: &LocationText) -> Result<Place, UpstreamError> {
+        let mut url = self.url.clone();
+        url.query_pairs_mut()
+            .append_pair("location", location.as_str());
+        self.client.get_json(&url).await
     }
-    body.ok_or_else(|| DownstreamError::Unavailable {
-        service,
-        reason: "the answer is not a JSON object".into(),
+}
+
+impl IssDistance {
+    pub const SERVICE: &'static str = "iss-distance";
+
+    pub fn new(client: TracedClient, url: Url) -> Self {
+        Self { client, url }
+    }
+
+    pub async fn distance_from(&self, place: &CoordinatesQuery) -> Result<Distance, UpstreamError> {
+        let mut url = self.url.clone();
+        url.query_pairs_mut()
+            .append_pair("latitude", &place.latitude.degrees().to_string())
+            .append_pair("longitude", &place.longitude.degrees().to_string());
+        self.client.get_json(&url).await
+    }
+}
+
+/// The place's coordinates as iss-distance's query, checked like any input.
+pub fn coordinates_of(place: &Place) -> Result<CoordinatesQuery, String> {
+    Ok(CoordinatesQuery {
+        latitude: Latitude::new(place.latitude)?,
+        longitude: Longitude::new(place.longitude)?,
     })
 }

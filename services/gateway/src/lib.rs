@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod downstream;
+pub mod error;
 pub mod routes;
 pub mod startup;
 

@@ -1,7 +1,8 @@
-//! Builds the gateway application.
+//! Builds the gateway application: per-worker downstream clients, routes.
 
 use crate::config::Config;
-use crate::routes::{self, Downstreams};
+use crate::downstream::{Geolocator, IssDistance};
+use crate::routes;
 use actix_web::web;
 use service_common::Application;
 use telemetry::client::TracedClient;
@@ -11,19 +12,20 @@ use telemetry::MetricsRegistry;
 const MAX_DOWNSTREAM_RESPONSE_BYTES: usize = 64 * 1024;
 
 pub fn build(config: Config, metrics: MetricsRegistry) -> std::io::Result<Application> {
-    let downstreams = web::Data::new(Downstreams {
-        geolocator: config.geolocator_url.clone(),
-        iss_distance: config.iss_distance_url.clone(),
-    });
-    let timeout = config.upstream_timeout;
     let user_agent = service_common::user_agent(&crate::SERVICE);
-    Application::build(&config.listen, metrics, move |cfg| {
-        cfg.app_data(downstreams.clone())
-            .app_data(web::Data::new(TracedClient::new(
-                &user_agent,
-                timeout,
-                MAX_DOWNSTREAM_RESPONSE_BYTES,
-            )))
-            .configure(routes::configure);
+    let timeout = config.upstream_timeout;
+    let (geolocator, iss_distance) = (config.geolocator_url, config.iss_distance_url);
+    Application::build(crate::SERVICE, &config.listen, metrics, move |cfg| {
+        // One connection pool per worker, shared by both downstreams.
+        let client = TracedClient::new(&user_agent, timeout, MAX_DOWNSTREAM_RESPONSE_BYTES);
+        cfg.app_data(web::Data::new(Geolocator::new(
+            client.clone(),
+            geolocator.clone(),
+        )))
+        .app_data(web::Data::new(IssDistance::new(
+            client,
+            iss_distance.clone(),
+        )))
+        .configure(routes::configure);
     })
 }

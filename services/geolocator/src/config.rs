@@ -40,14 +40,4 @@ impl Config {
             nominatim_interval: Duration::from_secs(1),
         })
     }
-
-    pub fn for_tests(geocoder: GeocoderKind, nominatim_url: Url) -> Self {
-        Self {
-            listen: ListenConfig::ephemeral(),
-            geocoder,
-            nominatim_url,
-            nominatim_timeout: Duration::from_millis(500),
-            nominatim_interval: Duration::from_secs(1),
-        }
-    }
 }

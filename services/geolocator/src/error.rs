@@ -2,6 +2,7 @@
 
 use crate::geocoder::GeocodeError;
 use crate::nominatim::NominatimError;
+use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use telemetry::client::UpstreamError;
@@ -17,7 +18,7 @@ pub enum ApiError {
     #[error("The geocoder did not answer in time.")]
     UpstreamTimeout,
     #[error("The geocoder failed: {0}")]
-    Upstream(String),
+    Upstream(UpstreamError),
 }
 
 impl From<GeocodeError> for ApiError {
@@ -28,7 +29,7 @@ impl From<GeocodeError> for ApiError {
             GeocodeError::Nominatim(NominatimError::Upstream(UpstreamError::Timeout {
                 ..
             })) => Self::UpstreamTimeout,
-            GeocodeError::Nominatim(other) => Self::Upstream(other.to_string()),
+            GeocodeError::Nominatim(NominatimError::Upstream(error)) => Self::Upstream(error),
         }
     }
 }
@@ -40,17 +41,16 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
-            Self::Upstream(_) => StatusCode::BAD_GATEWAY,
+            Self::Upstream(error) => error.relayed_status(),
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let mut response = service_common::json_error(self.status_code(), self.to_string());
         if matches!(self, Self::Busy) {
-            response.headers_mut().insert(
-                actix_web::http::header::RETRY_AFTER,
-                actix_web::http::header::HeaderValue::from_static("2"),
-            );
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("2"));
         }
         response
     }

@@ -55,9 +55,9 @@ pub struct Gazetteer {
 #[error("the shipped gazetteer data is corrupt: {0}")]
 pub struct GazetteerError(String);
 
-/// A resolved place.
+/// A place a source found: where it is and what the source calls it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Place {
+pub struct FoundPlace {
     pub latitude: f64,
     pub longitude: f64,
     pub name: String,
@@ -174,7 +174,7 @@ impl Gazetteer {
     }
 
     /// The best match for `query` ("City" or "City, Country"), if any.
-    pub fn lookup(&self, query: &str) -> Option<Place> {
+    pub fn lookup(&self, query: &str) -> Option<FoundPlace> {
         if let Some(city) = self.candidates(&fold(query)).next() {
             return Some(self.place(city));
         }
@@ -194,13 +194,13 @@ impl Gazetteer {
         by_division.map(|city| self.place(city))
     }
 
-    fn place(&self, city: &City) -> Place {
+    fn place(&self, city: &City) -> FoundPlace {
         let country = self
             .country_names
             .get(&city.country_code)
             .map(|n| n.as_ref())
             .unwrap_or(city.country_code());
-        Place {
+        FoundPlace {
             latitude: city.latitude,
             longitude: city.longitude,
             name: format!("{}, {country}", city.name),

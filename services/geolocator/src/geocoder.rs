@@ -3,15 +3,13 @@
 
 use crate::config::GeocoderKind;
 use crate::fold::fold;
-use crate::gazetteer::{Gazetteer, Place};
+use crate::gazetteer::Gazetteer;
 use crate::nominatim::{Nominatim, NominatimError};
+use api::{Latitude, LocationText, Longitude, Place, PlaceSource as Source};
 use opentelemetry::metrics::Counter;
 use opentelemetry::trace::get_active_span;
 use opentelemetry::KeyValue;
-use serde::Serialize;
-use service_common::coordinates::{parse_latitude, parse_longitude};
-use std::sync::LazyLock;
-use telemetry::client::TracedClient;
+use std::sync::{Arc, LazyLock};
 
 static LOOKUPS: LazyLock<Counter<u64>> = LazyLock::new(|| {
     telemetry::meter()
@@ -23,24 +21,6 @@ static LOOKUPS: LazyLock<Counter<u64>> = LazyLock::new(|| {
         .build()
 });
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Source {
-    Gazetteer,
-    Nominatim,
-    Coordinates,
-}
-
-impl Source {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Gazetteer => "gazetteer",
-            Self::Nominatim => "nominatim",
-            Self::Coordinates => "coordinates",
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum GeocodeError {
     #[error("{0}")]
@@ -49,14 +29,15 @@ pub enum GeocodeError {
     Nominatim(#[from] NominatimError),
 }
 
+/// One worker's geocoder: the gazetteer shared by all workers, and its own Nominatim client.
 pub struct Geocoder {
     kind: GeocoderKind,
-    gazetteer: Gazetteer,
+    gazetteer: Arc<Gazetteer>,
     nominatim: Nominatim,
 }
 
 impl Geocoder {
-    pub fn new(kind: GeocoderKind, gazetteer: Gazetteer, nominatim: Nominatim) -> Self {
+    pub fn new(kind: GeocoderKind, gazetteer: Arc<Gazetteer>, nominatim: Nominatim) -> Self {
         Self {
             kind,
             gazetteer,
@@ -64,31 +45,30 @@ impl Geocoder {
         }
     }
 
-    /// Resolves `location` (already checked to be non-blank). `Ok(None)` means not found.
-    pub async fn locate(
-        &self,
-        client: &TracedClient,
-        location: &str,
-    ) -> Result<Option<(Place, Source)>, GeocodeError> {
+    /// Resolves `location`. `Ok(None)` means not found.
+    pub async fn locate(&self, location: &LocationText) -> Result<Option<Place>, GeocodeError> {
+        let location = location.as_str();
         if let Some(coordinates) = as_coordinates(location) {
             let place = coordinates.map_err(GeocodeError::InvalidCoordinates)?;
             record(Source::Coordinates, "hit", false);
-            return Ok(Some((place, Source::Coordinates)));
+            return Ok(Some(place));
         }
         match self.kind {
             GeocoderKind::Gazetteer => {
-                let place = self.gazetteer.lookup(location);
+                let found = self.gazetteer.lookup(location);
                 record(
                     Source::Gazetteer,
-                    if place.is_some() { "hit" } else { "miss" },
+                    if found.is_some() { "hit" } else { "miss" },
                     false,
                 );
-                Ok(place.map(|place| (place, Source::Gazetteer)))
+                Ok(found.map(|found| Place {
+                    latitude: found.latitude,
+                    longitude: found.longitude,
+                    name: found.name,
+                    source: Source::Gazetteer,
+                }))
             }
-            GeocoderKind::Nominatim => match self
-                .nominatim
-                .lookup(client, &fold(location), location)
-                .await
+            GeocoderKind::Nominatim => match self.nominatim.lookup(&fold(location), location).await
             {
                 Ok(answer) => {
                     record(
@@ -100,7 +80,12 @@ impl Geocoder {
                         },
                         answer.cached,
                     );
-                    Ok(answer.place.map(|place| (place, Source::Nominatim)))
+                    Ok(answer.place.map(|found| Place {
+                        latitude: found.latitude,
+                        longitude: found.longitude,
+                        name: found.name,
+                        source: Source::Nominatim,
+                    }))
                 }
                 Err(error) => {
                     record(Source::Nominatim, "error", false);
@@ -131,12 +116,14 @@ fn as_coordinates(text: &str) -> Option<Result<Place, String>> {
     if !numeric(latitude) || !numeric(longitude) {
         return None;
     }
-    Some(parse_latitude(latitude).and_then(|lat| {
-        let lon = parse_longitude(longitude)?;
+    Some(latitude.parse::<Latitude>().and_then(|latitude| {
+        let longitude: Longitude = longitude.parse()?;
+        let (lat, lon) = (latitude.degrees(), longitude.degrees());
         Ok(Place {
             latitude: lat,
             longitude: lon,
             name: format!("{lat}, {lon}"),
+            source: Source::Coordinates,
         })
     }))
 }

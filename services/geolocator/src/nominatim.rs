@@ -1,11 +1,15 @@
 //! Nominatim (OpenStreetMap) geocoding within its usage policy: a User-Agent
 //! naming the project, at most one request per second across all workers,
 //! and a cache so repeated places are not asked again.
+//!
+//! [`NominatimPolicy`] (the rate limit and the cache) is shared by all
+//! workers; each worker's [`Nominatim`] owns its HTTP client and the URL.
 
-use crate::gazetteer::Place;
+use crate::gazetteer::FoundPlace;
+use api::{Latitude, Longitude};
 use serde::Deserialize;
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use telemetry::client::{TracedClient, UpstreamError};
 use url::Url;
@@ -17,10 +21,6 @@ const CACHE_CAPACITY: usize = 10_000;
 pub enum NominatimError {
     #[error(transparent)]
     Upstream(#[from] UpstreamError),
-    #[error("Nominatim answered HTTP {0}")]
-    Status(u16),
-    #[error("Nominatim answered with an unusable body: {0}")]
-    Malformed(String),
     #[error("too many geocoding requests are waiting for Nominatim's 1 request/s limit")]
     Busy,
 }
@@ -58,12 +58,12 @@ impl RateLimiter {
 
 #[derive(Default)]
 struct Cache {
-    entries: HashMap<String, Option<Place>>,
+    entries: HashMap<String, Option<FoundPlace>>,
     order: VecDeque<String>,
 }
 
-pub struct Nominatim {
-    url: Url,
+/// The usage policy all workers share: one request slot per interval, and the cache.
+pub struct NominatimPolicy {
     limiter: RateLimiter,
     /// Bounds the time a request may queue for a slot.
     max_wait: Duration,
@@ -72,14 +72,13 @@ pub struct Nominatim {
 
 /// What a lookup found and whether the cache answered.
 pub struct NominatimAnswer {
-    pub place: Option<Place>,
+    pub place: Option<FoundPlace>,
     pub cached: bool,
 }
 
-impl Nominatim {
-    pub fn new(url: Url, interval: Duration, max_wait: Duration) -> Self {
+impl NominatimPolicy {
+    pub fn new(interval: Duration, max_wait: Duration) -> Self {
         Self {
-            url,
             limiter: RateLimiter {
                 interval,
                 next_slot: Mutex::new(Instant::now()),
@@ -89,42 +88,7 @@ impl Nominatim {
         }
     }
 
-    /// `key` is the folded query (cache key); `query` is what is sent.
-    pub async fn lookup(
-        &self,
-        client: &TracedClient,
-        key: &str,
-        query: &str,
-    ) -> Result<NominatimAnswer, NominatimError> {
-        if let Some(place) = self.cached(key) {
-            return Ok(NominatimAnswer {
-                place,
-                cached: true,
-            });
-        }
-        let wait = self
-            .limiter
-            .reserve(self.max_wait)
-            .ok_or(NominatimError::Busy)?;
-        tokio::time::sleep(wait).await;
-        let mut url = self.url.clone();
-        url.query_pairs_mut()
-            .append_pair("q", query)
-            .append_pair("format", "jsonv2")
-            .append_pair("limit", "1");
-        let response = client.get(&url).await?;
-        if !response.status.is_success() {
-            return Err(NominatimError::Status(response.status.as_u16()));
-        }
-        let place = parse(&response.body)?;
-        self.remember(key, place.clone());
-        Ok(NominatimAnswer {
-            place,
-            cached: false,
-        })
-    }
-
-    fn cached(&self, key: &str) -> Option<Option<Place>> {
+    fn cached(&self, key: &str) -> Option<Option<FoundPlace>> {
         self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -133,7 +97,7 @@ impl Nominatim {
             .cloned()
     }
 
-    fn remember(&self, key: &str, place: Option<Place>) {
+    fn remember(&self, key: &str, place: Option<FoundPlace>) {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.entries.insert(key.to_owned(), place).is_none() {
             cache.order.push_back(key.to_owned());
@@ -146,19 +110,64 @@ impl Nominatim {
     }
 }
 
-fn parse(body: &[u8]) -> Result<Option<Place>, NominatimError> {
-    let results: Vec<SearchResult> = serde_json::from_slice(body)
-        .map_err(|error| NominatimError::Malformed(error.to_string()))?;
+/// Nominatim for one worker: its HTTP client, the search URL and the shared policy.
+pub struct Nominatim {
+    client: TracedClient,
+    url: Url,
+    policy: Arc<NominatimPolicy>,
+}
+
+impl Nominatim {
+    pub fn new(client: TracedClient, url: Url, policy: Arc<NominatimPolicy>) -> Self {
+        Self {
+            client,
+            url,
+            policy,
+        }
+    }
+
+    /// `key` is the folded query (cache key); `query` is what is sent.
+    pub async fn lookup(&self, key: &str, query: &str) -> Result<NominatimAnswer, NominatimError> {
+        if let Some(place) = self.policy.cached(key) {
+            return Ok(NominatimAnswer {
+                place,
+                cached: true,
+            });
+        }
+        let wait = self
+            .policy
+            .limiter
+            .reserve(self.policy.max_wait)
+            .ok_or(NominatimError::Busy)?;
+        tokio::time::sleep(wait).await;
+        let mut url = self.url.clone();
+        url.query_pairs_mut()
+            .append_pair("q", query)
+            .append_pair("format", "jsonv2")
+            .append_pair("limit", "1");
+        let results: Vec<SearchResult> = self.client.get_json(&url).await?;
+        let place = first_place(results).map_err(|reason| UpstreamError::Decode {
+            host: url.host_str().unwrap_or_default().to_owned(),
+            reason,
+        })?;
+        self.policy.remember(key, place.clone());
+        Ok(NominatimAnswer {
+            place,
+            cached: false,
+        })
+    }
+}
+
+/// The best (first) result, with its coordinates checked.
+fn first_place(results: Vec<SearchResult>) -> Result<Option<FoundPlace>, String> {
     let Some(first) = results.into_iter().next() else {
         return Ok(None);
     };
-    let latitude = service_common::coordinates::parse_latitude(&first.lat)
-        .map_err(NominatimError::Malformed)?;
-    let longitude = service_common::coordinates::parse_longitude(&first.lon)
-        .map_err(NominatimError::Malformed)?;
-    Ok(Some(Place {
-        latitude,
-        longitude,
+    let latitude: Latitude = first.lat.parse()?;
+    let longitude: Longitude = first.lon.parse()?;
+    Ok(Some(FoundPlace {
+        latitude: latitude.degrees(),
+        longitude: longitude.degrees(),
         name: first.display_name,
     }))
 }
@@ -183,6 +192,10 @@ mod tests {
         );
     }
 
+    fn parse(body: &[u8]) -> Result<Option<FoundPlace>, String> {
+        first_place(serde_json::from_slice(body).map_err(|error| error.to_string())?)
+    }
+
     #[test]
     fn parses_results_and_rejects_garbage() {
         let found = parse(br#"[{"lat":"48.85","lon":"2.35","display_name":"Paris, France"}]"#)
@@ -191,6 +204,7 @@ mod tests {
         assert_eq!(found.name, "Paris, France");
         assert_eq!(parse(b"[]").unwrap(), None);
         assert!(parse(br#"[{"lat":"x","lon":"2","display_name":"?"}]"#).is_err());
+        assert!(parse(br#"[{"lat":"95","lon":"2","display_name":"?"}]"#).is_err());
         assert!(parse(b"{").is_err());
     }
 }

@@ -1,13 +1,14 @@
-//! Builds the geolocator application: gazetteer (loaded once), Nominatim client state, routes.
+//! Builds the geolocator application: gazetteer (loaded once), Nominatim policy, per-worker geocoder, routes.
 
 use crate::config::Config;
 use crate::gazetteer::Gazetteer;
 use crate::geocoder::Geocoder;
-use crate::nominatim::Nominatim;
+use crate::nominatim::{Nominatim, NominatimPolicy};
 use crate::routes;
 use actix_web::web;
 use service_common::Application;
 use std::io;
+use std::sync::Arc;
 use telemetry::client::TracedClient;
 use telemetry::MetricsRegistry;
 
@@ -23,22 +24,26 @@ pub fn build(config: Config, metrics: MetricsRegistry) -> io::Result<Application
         gazetteer.len(),
         started.elapsed().as_millis()
     );
+    let gazetteer = Arc::new(gazetteer);
     // A request may queue for a Nominatim slot for at most about its own timeout.
-    let nominatim = Nominatim::new(
-        config.nominatim_url.clone(),
+    let policy = Arc::new(NominatimPolicy::new(
         config.nominatim_interval,
         config.nominatim_timeout,
+    ));
+    let (kind, url, timeout) = (
+        config.geocoder,
+        config.nominatim_url,
+        config.nominatim_timeout,
     );
-    let geocoder = web::Data::new(Geocoder::new(config.geocoder, gazetteer, nominatim));
-    let timeout = config.nominatim_timeout;
     let user_agent = service_common::user_agent(&crate::SERVICE);
-    Application::build(&config.listen, metrics, move |cfg| {
-        cfg.app_data(geocoder.clone())
-            .app_data(web::Data::new(TracedClient::new(
-                &user_agent,
-                timeout,
-                MAX_NOMINATIM_RESPONSE_BYTES,
-            )))
-            .configure(routes::configure);
+    Application::build(crate::SERVICE, &config.listen, metrics, move |cfg| {
+        let client = TracedClient::new(&user_agent, timeout, MAX_NOMINATIM_RESPONSE_BYTES);
+        let nominatim = Nominatim::new(client, url.clone(), policy.clone());
+        cfg.app_data(web::Data::new(Geocoder::new(
+            kind,
+            gazetteer.clone(),
+            nominatim,
+        )))
+        .configure(routes::configure);
     })
 }

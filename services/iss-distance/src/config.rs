@@ -58,17 +58,4 @@ impl Config {
             )?,
         })
     }
-
-    /// Offline defaults on an OS-chosen port, for tests.
-    pub fn for_tests(mode: PositionMode, iss_api_url: Url) -> Self {
-        Self {
-            listen: ListenConfig::ephemeral(),
-            mode,
-            iss_api_url,
-            iss_api_timeout: Duration::from_millis(500),
-            tle_path: None,
-            tle_url: None,
-            tle_refresh_interval: Duration::from_secs(6 * 3600),
-        }
-    }
 }

@@ -7,7 +7,7 @@
 pub mod config;
 pub mod distance;
 pub mod error;
-pub mod live;
+pub mod iss_api;
 pub mod locator;
 pub mod routes;
 pub mod sgp4_model;

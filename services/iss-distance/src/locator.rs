@@ -1,16 +1,15 @@
 //! Chooses where the ISS position comes from and falls back when it must.
 
 use crate::config::PositionMode;
-use crate::live::{self, LiveError};
-use crate::sgp4_model::{Sgp4Error, Sgp4Model};
+use crate::iss_api::IssApi;
+use crate::sgp4_model::{CurrentModel, Sgp4Error};
+use api::PositionSource;
 use opentelemetry::metrics::Counter;
 use opentelemetry::trace::get_active_span;
 use opentelemetry::KeyValue;
-use serde::Serialize;
-use std::sync::{Arc, LazyLock, RwLock};
+use std::sync::LazyLock;
 use std::time::{SystemTime, UNIX_EPOCH};
-use telemetry::client::TracedClient;
-use url::Url;
+use telemetry::client::UpstreamError;
 
 static POSITION_LOOKUPS: LazyLock<Counter<u64>> = LazyLock::new(|| {
     telemetry::meter()
@@ -19,22 +18,6 @@ static POSITION_LOOKUPS: LazyLock<Counter<u64>> = LazyLock::new(|| {
         .with_description("ISS positions served, by source; fallback=true when the live API failed and SGP4 answered.")
         .build()
 });
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PositionSource {
-    Live,
-    Sgp4,
-}
-
-impl PositionSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Live => "live",
-            Self::Sgp4 => "sgp4",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IssFix {
@@ -48,66 +31,37 @@ pub struct IssFix {
 #[derive(Debug, thiserror::Error)]
 pub enum LocateError {
     #[error(transparent)]
-    Live(#[from] LiveError),
+    Live(#[from] UpstreamError),
     #[error(transparent)]
     Sgp4(#[from] Sgp4Error),
 }
 
+/// Where one worker gets the ISS position from: the live API (its own client)
+/// and the SGP4 model shared with every worker.
 pub struct IssLocator {
     mode: PositionMode,
-    api_url: Url,
-    /// Replaced when a fresher TLE arrives; requests clone the `Arc` and never wait for a refresh.
-    sgp4: RwLock<Arc<Sgp4Model>>,
+    live: IssApi,
+    model: CurrentModel,
 }
 
 impl IssLocator {
-    pub fn new(mode: PositionMode, api_url: Url, sgp4: Sgp4Model) -> Self {
-        Self {
-            mode,
-            api_url,
-            sgp4: RwLock::new(Arc::new(sgp4)),
-        }
-    }
-
-    fn model(&self) -> Arc<Sgp4Model> {
-        self.sgp4
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
-    }
-
-    /// Epoch (unix seconds) of the TLE in use.
-    pub fn tle_epoch(&self) -> f64 {
-        self.model().epoch_unix_seconds()
-    }
-
-    /// Uses `model` from now on if its TLE is newer than the current one; returns whether it did.
-    pub fn offer_model(&self, model: Sgp4Model) -> bool {
-        let mut current = self
-            .sgp4
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if model.epoch_unix_seconds() > current.epoch_unix_seconds() {
-            *current = Arc::new(model);
-            true
-        } else {
-            false
-        }
+    pub fn new(mode: PositionMode, live: IssApi, model: CurrentModel) -> Self {
+        Self { mode, live, model }
     }
 
     /// The current position according to the configured mode. Never invents one:
     /// if no source can answer, this is an error.
-    pub async fn locate(&self, client: &TracedClient) -> Result<IssFix, LocateError> {
+    pub async fn locate(&self) -> Result<IssFix, LocateError> {
         let fix = match self.mode {
             PositionMode::Sgp4 => self.propagate(false)?,
-            PositionMode::Live => match self.live(client).await {
+            PositionMode::Live => match self.live().await {
                 Ok(fix) => fix,
                 Err(error) => {
                     log::error!("could not get the ISS position from the live API: {error}");
                     return Err(error.into());
                 }
             },
-            PositionMode::Auto => match self.live(client).await {
+            PositionMode::Auto => match self.live().await {
                 Ok(fix) => fix,
                 Err(error) => {
                     log::warn!("ISS API failed ({error}); falling back to the SGP4 position");
@@ -127,12 +81,12 @@ impl IssLocator {
         Ok(fix)
     }
 
-    async fn live(&self, client: &TracedClient) -> Result<IssFix, LiveError> {
-        let fix = live::fetch(client, &self.api_url).await?;
+    async fn live(&self) -> Result<IssFix, UpstreamError> {
+        let fix = self.live.position().await?;
         count(PositionSource::Live, false);
         Ok(IssFix {
-            latitude: fix.latitude,
-            longitude: fix.longitude,
+            latitude: fix.latitude.degrees(),
+            longitude: fix.longitude.degrees(),
             source: PositionSource::Live,
             timestamp: fix.timestamp.unwrap_or_else(|| now().trunc() as i64),
         })
@@ -141,7 +95,8 @@ impl IssLocator {
     fn propagate(&self, fallback: bool) -> Result<IssFix, Sgp4Error> {
         let at = now();
         let point = self
-            .model()
+            .model
+            .get()
             .subpoint_at(at)
             .inspect_err(|error| log::error!("{error}"))?;
         count(PositionSource::Sgp4, fallback);

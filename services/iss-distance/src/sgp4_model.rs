@@ -6,6 +6,7 @@
 //! and longitude of the point directly below the station.
 
 use chrono::DateTime;
+use std::sync::{Arc, RwLock};
 
 /// The TLE compiled into the binary (see `data/README.md` for its source and epoch).
 pub const SHIPPED_TLE: &str = include_str!("../data/iss.tle");
@@ -111,6 +112,43 @@ fn teme_to_subpoint([x_teme, y_teme, z]: [f64; 3], gmst: f64) -> SubPoint {
         latitude: latitude.to_degrees(),
         longitude: y.atan2(x).to_degrees(),
         altitude_km: height,
+    }
+}
+
+/// The model in use, shared by every worker and the TLE refresher: requests
+/// clone the inner `Arc` and never wait for a refresh.
+#[derive(Clone)]
+pub struct CurrentModel(Arc<RwLock<Arc<Sgp4Model>>>);
+
+impl CurrentModel {
+    pub fn new(model: Sgp4Model) -> Self {
+        Self(Arc::new(RwLock::new(Arc::new(model))))
+    }
+
+    pub fn get(&self) -> Arc<Sgp4Model> {
+        self.0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Epoch (unix seconds) of the TLE in use.
+    pub fn epoch_unix_seconds(&self) -> f64 {
+        self.get().epoch_unix_seconds()
+    }
+
+    /// Uses `model` from now on if its TLE is newer than the current one; returns whether it did.
+    pub fn offer(&self, model: Sgp4Model) -> bool {
+        let mut current = self
+            .0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if model.epoch_unix_seconds() > current.epoch_unix_seconds() {
+            *current = Arc::new(model);
+            true
+        } else {
+            false
+        }
     }
 }
 

@@ -1,9 +1,11 @@
-//! Builds the iss-distance application: TLE, locator, per-worker client, routes.
+//! Builds the iss-distance application: TLE, per-worker locator and ISS API client, routes.
 
 use crate::config::Config;
+use crate::iss_api::IssApi;
 use crate::locator::IssLocator;
-use crate::sgp4_model::{Sgp4Model, SHIPPED_TLE};
-use crate::{routes, tle_refresh};
+use crate::routes;
+use crate::sgp4_model::{CurrentModel, Sgp4Model, SHIPPED_TLE};
+use crate::tle_refresh;
 use actix_web::web;
 use service_common::Application;
 use std::io;
@@ -14,6 +16,28 @@ use telemetry::MetricsRegistry;
 const MAX_ISS_RESPONSE_BYTES: usize = 64 * 1024;
 
 pub fn build(config: Config, metrics: MetricsRegistry) -> io::Result<Application> {
+    let model = CurrentModel::new(load_model(&config)?);
+    let user_agent = service_common::user_agent(&crate::SERVICE);
+    if let Some(url) = config.tle_url.clone() {
+        tle_refresh::spawn_refresher(
+            model.clone(),
+            user_agent.clone(),
+            config.iss_api_timeout,
+            url,
+            config.tle_refresh_interval,
+        )?;
+    }
+    let (mode, url, timeout) = (config.mode, config.iss_api_url, config.iss_api_timeout);
+    Application::build(crate::SERVICE, &config.listen, metrics, move |cfg| {
+        let client = TracedClient::new(&user_agent, timeout, MAX_ISS_RESPONSE_BYTES);
+        let live = IssApi::new(client, url.clone());
+        cfg.app_data(web::Data::new(IssLocator::new(mode, live, model.clone())))
+            .configure(routes::configure);
+    })
+}
+
+/// The TLE of `ISS_TLE_PATH`, or the one shipped in the binary.
+fn load_model(config: &Config) -> io::Result<Sgp4Model> {
     let tle = match &config.tle_path {
         Some(path) => std::fs::read_to_string(path).map_err(|error| {
             io::Error::new(
@@ -29,31 +53,7 @@ pub fn build(config: Config, metrics: MetricsRegistry) -> io::Result<Application
     if age_days > 30.0 {
         log::warn!("the ISS TLE is {age_days:.0} days old; SGP4 positions drift with age (set ISS_TLE_PATH to a fresh TLE)");
     }
-    let locator = web::Data::new(IssLocator::new(
-        config.mode,
-        config.iss_api_url.clone(),
-        model,
-    ));
-    let timeout = config.iss_api_timeout;
-    let user_agent = service_common::user_agent(&crate::SERVICE);
-    if let Some(url) = config.tle_url.clone() {
-        tle_refresh::spawn_refresher(
-            locator.clone(),
-            user_agent.clone(),
-            timeout,
-            url,
-            config.tle_refresh_interval,
-        )?;
-    }
-    Application::build(&config.listen, metrics, move |cfg| {
-        cfg.app_data(locator.clone())
-            .app_data(web::Data::new(TracedClient::new(
-                &user_agent,
-                timeout,
-                MAX_ISS_RESPONSE_BYTES,
-            )))
-            .configure(routes::configure);
-    })
+    Ok(model)
 }
 
 fn now_unix() -> f64 {

@@ -3,11 +3,22 @@
 
 use frontend::{startup, Config};
 use serde_json::{json, Value};
+use service_common::EnvReader;
 use std::time::Duration;
 use telemetry::MetricsRegistry;
 use url::Url;
 use wiremock::matchers::{method, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// The frontend's own defaults, on an OS-chosen port, calling `gateway`.
+fn test_config(gateway: &Url) -> Config {
+    Config::from_env(&EnvReader::from_pairs([
+        ("PORT", "0"),
+        ("GATEWAY_URL", gateway.as_str()),
+        ("GATEWAY_TIMEOUT_MS", "2000"),
+    ]))
+    .expect("valid test configuration")
+}
 
 struct TestApp {
     address: String,
@@ -17,7 +28,7 @@ struct TestApp {
 async fn spawn_app() -> TestApp {
     let gateway = MockServer::start().await;
     let app = startup::build(
-        Config::for_tests(Url::parse(&gateway.uri()).unwrap()),
+        test_config(&Url::parse(&gateway.uri()).unwrap()),
         MetricsRegistry::default(),
     )
     .expect("app builds");
@@ -193,7 +204,7 @@ async fn an_unreachable_gateway_is_a_502_page() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let gateway = Url::parse(&format!("http://{}/", closed.local_addr().unwrap())).unwrap();
     drop(closed);
-    let app = startup::build(Config::for_tests(gateway), MetricsRegistry::default()).unwrap();
+    let app = startup::build(test_config(&gateway), MetricsRegistry::default()).unwrap();
     let address = format!("http://127.0.0.1:{}/?location=Paris", app.port());
     tokio::spawn(app.run_until_stopped());
     let (status, html) = get(&address).await;

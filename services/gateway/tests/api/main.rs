@@ -2,6 +2,7 @@
 
 use gateway::{startup, Config};
 use serde_json::{json, Value};
+use service_common::EnvReader;
 use std::time::{Duration, Instant};
 use telemetry::MetricsRegistry;
 use url::Url;
@@ -42,11 +43,15 @@ async fn spawn_app_with(
 ) -> TestApp {
     let iss_url =
         iss_url.unwrap_or_else(|| Url::parse(&format!("{}/", iss_distance.uri())).unwrap());
-    let config = Config::for_tests(
-        Url::parse(&format!("{}/", geolocator.uri())).unwrap(),
-        iss_url,
-        TIMEOUT,
-    );
+    let geolocator_url = format!("{}/", geolocator.uri());
+    let timeout_ms = TIMEOUT.as_millis().to_string();
+    let config = Config::from_env(&EnvReader::from_pairs([
+        ("PORT", "0"),
+        ("GEOLOCATOR_SERVICE_URL", geolocator_url.as_str()),
+        ("ISS_DISTANCE_SERVICE_URL", iss_url.as_str()),
+        ("UPSTREAM_TIMEOUT_MS", timeout_ms.as_str()),
+    ]))
+    .expect("valid test configuration");
     let app = startup::build(config, MetricsRegistry::default()).expect("app builds");
     let address = format!("http://127.0.0.1:{}/", app.port());
     tokio::spawn(app.run_until_stopped());
@@ -229,14 +234,16 @@ async fn odd_locations_are_forwarded_safely_and_never_cause_a_5xx() {
         ResponseTemplate::new(404).set_body_json(json!({"error": "No coordinates found"})),
     )
     .await;
-    for location in [
-        "x".repeat(10_000),
-        "\u{0}\u{7}".into(),
-        "☃ & = ? #".into(),
-        "%ZZ".into(),
-        "1e999, NaN".into(),
-    ] {
-        let (status, body) = app.locate(&location).await;
+    for location in ["\u{0}\u{7}", "☃ & = ? #", "%ZZ", "1e999, NaN"] {
+        let (status, body) = app.locate(location).await;
         assert_eq!(status, 404, "{location:.30?}: {body}");
     }
+    // The location's limits are part of the shared contract (api::LocationText): the
+    // gateway answers geolocator's 400 itself instead of forwarding 10,000 characters.
+    let asked_before = app.geolocator.received_requests().await.unwrap().len();
+    let (status, body) = app.locate(&"x".repeat(10_000)).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "Location is too long (at most 200 characters).");
+    let asked_after = app.geolocator.received_requests().await.unwrap().len();
+    assert_eq!(asked_before, asked_after, "not forwarded");
 }

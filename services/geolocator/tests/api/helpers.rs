@@ -1,6 +1,7 @@
 use geolocator::config::{Config, GeocoderKind};
 use geolocator::startup;
 use serde_json::Value;
+use service_common::EnvReader;
 use std::time::Duration;
 use telemetry::MetricsRegistry;
 use url::Url;
@@ -32,11 +33,19 @@ pub async fn spawn_app(kind: GeocoderKind) -> TestApp {
 
 pub async fn spawn_app_with_timeout(kind: GeocoderKind, timeout: Duration) -> TestApp {
     let nominatim = MockServer::start().await;
-    let mut config = Config::for_tests(
-        kind,
-        Url::parse(&format!("{}/search", nominatim.uri())).unwrap(),
-    );
-    config.nominatim_timeout = timeout;
+    let geocoder = match kind {
+        GeocoderKind::Gazetteer => "gazetteer",
+        GeocoderKind::Nominatim => "nominatim",
+    };
+    let nominatim_url = format!("{}/search", nominatim.uri());
+    let timeout_ms = timeout.as_millis().to_string();
+    let config = Config::from_env(&EnvReader::from_pairs([
+        ("PORT", "0"),
+        ("GEOCODER", geocoder),
+        ("NOMINATIM_URL", nominatim_url.as_str()),
+        ("NOMINATIM_TIMEOUT_MS", timeout_ms.as_str()),
+    ]))
+    .expect("valid test configuration");
     let app = startup::build(config, MetricsRegistry::default()).expect("app builds");
     let address = format!("http://127.0.0.1:{}/", app.port());
     tokio::spawn(app.run_until_stopped());

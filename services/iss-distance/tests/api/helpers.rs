@@ -1,6 +1,7 @@
 use iss_distance::config::{Config, PositionMode};
 use iss_distance::startup;
 use serde_json::Value;
+use service_common::EnvReader;
 use telemetry::MetricsRegistry;
 use url::Url;
 use wiremock::MockServer;
@@ -36,7 +37,7 @@ pub async fn spawn_app_with_api(
     let url =
         api_url.unwrap_or_else(|| Url::parse(&format!("{}/iss-now.json", iss_api.uri())).unwrap());
     let metrics = MetricsRegistry::default();
-    let app = startup::build(Config::for_tests(mode, url), metrics.clone()).expect("app builds");
+    let app = startup::build(test_config(mode, &url), metrics.clone()).expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -44,6 +45,22 @@ pub async fn spawn_app_with_api(
         iss_api,
         metrics,
     }
+}
+
+/// The service's own defaults, on an OS-chosen port, with a short upstream deadline.
+pub fn test_config(mode: PositionMode, iss_api_url: &Url) -> Config {
+    let mode = match mode {
+        PositionMode::Auto => "auto",
+        PositionMode::Live => "live",
+        PositionMode::Sgp4 => "sgp4",
+    };
+    Config::from_env(&EnvReader::from_pairs([
+        ("PORT", "0"),
+        ("ISS_POSITION_SOURCE", mode),
+        ("ISS_API_URL", iss_api_url.as_str()),
+        ("ISS_API_TIMEOUT_MS", "500"),
+    ]))
+    .expect("valid test configuration")
 }
 
 pub fn iss_now(latitude: &str, longitude: &str) -> Value {

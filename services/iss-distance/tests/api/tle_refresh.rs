@@ -1,9 +1,9 @@
-use iss_distance::config::{Config, PositionMode};
-use iss_distance::locator::IssLocator;
-use iss_distance::sgp4_model::{Sgp4Model, SHIPPED_TLE};
-use iss_distance::tle_refresh::{refresh_once, RefreshError};
+use crate::helpers::test_config;
+use iss_distance::config::PositionMode;
+use iss_distance::sgp4_model::{CurrentModel, Sgp4Model, SHIPPED_TLE};
+use iss_distance::tle_refresh::{RefreshError, TleSource};
 use std::time::{Duration, Instant};
-use telemetry::client::TracedClient;
+use telemetry::client::{TracedClient, UpstreamError};
 use url::Url;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -34,12 +34,8 @@ fn shifted_tle(days: u32) -> String {
     format!("{}\n{shifted}\n{}\n", lines[0], lines[2])
 }
 
-fn locator() -> IssLocator {
-    IssLocator::new(
-        PositionMode::Sgp4,
-        Url::parse("http://127.0.0.1:9/").unwrap(),
-        Sgp4Model::from_tle(SHIPPED_TLE).unwrap(),
-    )
+fn source(url: Url) -> TleSource {
+    TleSource::new(TracedClient::new("test", Duration::from_secs(1), 4096), url)
 }
 
 async fn serving(response: ResponseTemplate) -> (MockServer, Url) {
@@ -54,33 +50,32 @@ async fn serving(response: ResponseTemplate) -> (MockServer, Url) {
 
 #[actix_web::test]
 async fn a_newer_tle_replaces_the_shipped_one_and_an_older_or_broken_one_does_not() {
-    let locator = locator();
-    let client = TracedClient::new("test", Duration::from_secs(1), 4096);
-    let shipped_epoch = locator.tle_epoch();
+    let model = CurrentModel::new(Sgp4Model::from_tle(SHIPPED_TLE).unwrap());
+    let shipped_epoch = model.epoch_unix_seconds();
 
     let (_server, url) = serving(ResponseTemplate::new(200).set_body_string(shifted_tle(1))).await;
-    assert!(refresh_once(&locator, &client, &url).await.unwrap());
-    assert!((locator.tle_epoch() - shipped_epoch - 86_400.0).abs() < 0.01);
+    assert!(source(url).refresh_once(&model).await.unwrap());
+    assert!((model.epoch_unix_seconds() - shipped_epoch - 86_400.0).abs() < 0.01);
 
     let (_server, url) = serving(ResponseTemplate::new(200).set_body_string(SHIPPED_TLE)).await;
     assert!(
-        !refresh_once(&locator, &client, &url).await.unwrap(),
+        !source(url).refresh_once(&model).await.unwrap(),
         "an older TLE is not taken"
     );
 
     let (_server, url) =
         serving(ResponseTemplate::new(200).set_body_string("<html>rate limited</html>")).await;
     assert!(matches!(
-        refresh_once(&locator, &client, &url).await,
+        source(url).refresh_once(&model).await,
         Err(RefreshError::Invalid(_))
     ));
     let (_server, url) = serving(ResponseTemplate::new(404)).await;
     assert!(matches!(
-        refresh_once(&locator, &client, &url).await,
-        Err(RefreshError::Status(404))
+        source(url).refresh_once(&model).await,
+        Err(RefreshError::Upstream(UpstreamError::Status { status, .. })) if status == 404
     ));
     assert!(
-        (locator.tle_epoch() - shipped_epoch - 86_400.0).abs() < 0.01,
+        (model.epoch_unix_seconds() - shipped_epoch - 86_400.0).abs() < 0.01,
         "failures keep the current TLE"
     );
 }
@@ -88,9 +83,9 @@ async fn a_newer_tle_replaces_the_shipped_one_and_an_older_or_broken_one_does_no
 #[tokio::test]
 async fn the_service_fetches_the_tle_at_start_when_a_url_is_configured() {
     let (server, url) = serving(ResponseTemplate::new(200).set_body_string(shifted_tle(2))).await;
-    let mut config = Config::for_tests(
+    let mut config = test_config(
         PositionMode::Sgp4,
-        Url::parse("http://127.0.0.1:9/").unwrap(),
+        &Url::parse("http://127.0.0.1:9/").unwrap(),
     );
     config.tle_url = Some(url);
     let app = iss_distance::startup::build(config, telemetry::MetricsRegistry::default()).unwrap();

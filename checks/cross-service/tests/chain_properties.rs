@@ -2,46 +2,22 @@
 //! gazetteer -> iss-distance with SGP4, all in process): no query string,
 //! however hostile, gets a 5xx or kills a worker.
 
+use cross_service::{start_gateway, start_geolocator, start_iss_distance};
 use proptest::prelude::*;
 use service_common::strategies::query;
 use std::time::Duration;
-use telemetry::MetricsRegistry;
-use url::Url;
 
-async fn spawn_chain() -> String {
-    let iss = iss_distance::startup::build(
-        iss_distance::Config::for_tests(
-            iss_distance::config::PositionMode::Sgp4,
-            Url::parse("http://127.0.0.1:9/").unwrap(),
-        ),
-        MetricsRegistry::default(),
-    )
-    .unwrap();
-    let geo = geolocator::startup::build(
-        geolocator::Config::for_tests(
-            geolocator::config::GeocoderKind::Gazetteer,
-            Url::parse("http://127.0.0.1:9/").unwrap(),
-        ),
-        MetricsRegistry::default(),
-    )
-    .unwrap();
-    let url = |port: u16| Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
-    let gateway = gateway::startup::build(
-        gateway::Config::for_tests(url(geo.port()), url(iss.port()), Duration::from_secs(5)),
-        MetricsRegistry::default(),
-    )
-    .unwrap();
-    let address = format!("http://127.0.0.1:{}/", gateway.port());
-    tokio::spawn(iss.run_until_stopped());
-    tokio::spawn(geo.run_until_stopped());
-    tokio::spawn(gateway.run_until_stopped());
-    address
+fn spawn_chain() -> String {
+    let iss = start_iss_distance(0);
+    let geo = start_geolocator();
+    let gateway = start_gateway(&geo.url, &iss.url, Duration::from_secs(5));
+    gateway.url.to_string()
 }
 
 #[test]
 fn arbitrary_query_strings_get_json_and_never_a_5xx() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let address = runtime.block_on(spawn_chain());
+    let address = runtime.block_on(async { spawn_chain() });
     let client = reqwest::Client::new();
     proptest!(ProptestConfig::with_cases(300), |(query in query(&["location"]))| {
         let (status, body) = runtime.block_on(async {

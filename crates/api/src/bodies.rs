@@ -1,0 +1,136 @@
+//! The JSON bodies of the three APIs.
+
+use serde::{Deserialize, Serialize};
+
+/// geolocator's answer: where a place is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Place {
+    pub latitude: f64,
+    pub longitude: f64,
+    /// The name as the source knows it ("Paris, France"), or the coordinates as given.
+    pub name: String,
+    pub source: PlaceSource,
+}
+
+/// Where geolocator found the place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlaceSource {
+    /// The offline GeoNames gazetteer shipped with the service.
+    Gazetteer,
+    /// OpenStreetMap's Nominatim.
+    Nominatim,
+    /// The text was a `"<lat>, <lon>"` pair.
+    Coordinates,
+}
+
+impl PlaceSource {
+    /// The value used in JSON, span and metric attributes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Gazetteer => "gazetteer",
+            Self::Nominatim => "nominatim",
+            Self::Coordinates => "coordinates",
+        }
+    }
+}
+
+/// iss-distance's answer: how far the point below the ISS is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Distance {
+    /// Kilometres along the WGS84 geodesic, rounded to 2 decimals.
+    pub distance: f64,
+    /// The point on Earth below the ISS.
+    pub location: IssPosition,
+    pub source: PositionSource,
+    /// Unix seconds of the position.
+    pub timestamp: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct IssPosition {
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+/// Where the ISS position came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PositionSource {
+    /// The live position API.
+    Live,
+    /// SGP4 propagation of the ISS's orbital elements (an estimate).
+    Sgp4,
+}
+
+impl PositionSource {
+    /// The value used in JSON, span and metric attributes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Sgp4 => "sgp4",
+        }
+    }
+}
+
+/// The gateway's answer: iss-distance's answer with the place it was measured from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GatewayAnswer {
+    #[serde(flatten)]
+    pub distance: Distance,
+    pub place: Place,
+}
+
+/// Every error response of the stack: `{"error": "<a sentence for people>"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_gateway_answer_is_the_distance_with_the_place_beside_it() {
+        let answer = GatewayAnswer {
+            distance: Distance {
+                distance: 1234.56,
+                location: IssPosition {
+                    latitude: -12.5,
+                    longitude: 100.25,
+                },
+                source: PositionSource::Sgp4,
+                timestamp: 1_700_000_000,
+            },
+            place: Place {
+                latitude: 48.85,
+                longitude: 2.35,
+                name: "Paris, France".into(),
+                source: PlaceSource::Gazetteer,
+            },
+        };
+        let expected = json!({
+            "distance": 1234.56,
+            "location": {"latitude": -12.5, "longitude": 100.25},
+            "source": "sgp4",
+            "timestamp": 1_700_000_000,
+            "place": {"latitude": 48.85, "longitude": 2.35, "name": "Paris, France", "source": "gazetteer"},
+        });
+        assert_eq!(serde_json::to_value(&answer).unwrap(), expected);
+        assert_eq!(
+            serde_json::from_value::<GatewayAnswer>(expected).unwrap(),
+            answer
+        );
+    }
+
+    #[test]
+    fn a_body_without_a_required_field_does_not_decode() {
+        let no_coordinates = json!({"name": "Paris", "source": "gazetteer"});
+        assert!(serde_json::from_value::<Place>(no_coordinates).is_err());
+        let unknown_source =
+            json!({"latitude": 1.0, "longitude": 2.0, "name": "x", "source": "guess"});
+        assert!(serde_json::from_value::<Place>(unknown_source).is_err());
+    }
+}

@@ -1,0 +1,24 @@
+//! The gateway, as one worker of the frontend calls it: its client and its URL.
+
+use api::{GatewayAnswer, LocationText};
+use telemetry::client::{TracedClient, UpstreamError};
+use url::Url;
+
+pub struct Gateway {
+    client: TracedClient,
+    url: Url,
+}
+
+impl Gateway {
+    pub fn new(client: TracedClient, url: Url) -> Self {
+        Self { client, url }
+    }
+
+    /// The distance from `location` to the ISS, as the gateway answers it.
+    pub async fn ask(&self, location: &LocationText) -> Result<GatewayAnswer, UpstreamError> {
+        let mut url = self.url.clone();
+        url.query_pairs_mut()
+            .append_pair("location", location.as_str());
+        self.client.get_json(&url).await
+    }
+}
