@@ -44,5 +44,5 @@ echo "== compose files through compose-go"
 if [[ "${1:-}" != "--skip-cargo-tests" ]]; then
     echo "== platform tests"
     cargo build --workspace --bins
-    cargo test -p platform-checks
+    cargo test -p platform
 fi

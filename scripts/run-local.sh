@@ -17,6 +17,7 @@
 # Environment (all optional):
 #   PROFILE=release|dev      cargo profile to build (default release)
 #   BIN_DIR=<dir>            use already-built binaries from <dir>, skip the build
+#   BIND_ADDRESS             loopback address everything listens on (127.0.0.1)
 #   FRONTEND_PORT, GATEWAY_PORT, GEOLOCATOR_PORT, ISS_DISTANCE_PORT (5000..5003)
 #   RUN_PIPELINE=0           no collector / Prometheus 3 even if they are built
 #   RUN_PROMETHEUS=0         no Prometheus at all
@@ -41,7 +42,8 @@ prometheus_port=${PROMETHEUS_PORT:-9090}
 # Offline by default: no live ISS API, no Nominatim.
 export ISS_POSITION_SOURCE=${ISS_POSITION_SOURCE:-sgp4}
 export GEOCODER=${GEOCODER:-gazetteer}
-export HOST=127.0.0.1
+address=${BIND_ADDRESS:-127.0.0.1}
+export HOST=$address
 
 pids=()
 stop_all() {
@@ -67,8 +69,8 @@ start() { # name, port, extra env...
 wait_ready() { # name, port
   local name=$1 port=$2 deadline=$((SECONDS + 30))
   while ((SECONDS < deadline)); do
-    if exec 3<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null; then
-      printf 'GET /readyz HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+    if exec 3<>"/dev/tcp/$address/$port" 2>/dev/null; then
+      printf 'GET /readyz HTTP/1.0\r\nHost: %s\r\n\r\n' "$address" >&3
       local status
       read -r _ status _ <&3 || true
       exec 3>&-
@@ -82,7 +84,7 @@ wait_ready() { # name, port
 
 # The pipeline, as the tests run it: the collector and Prometheus 3.14 in a
 # private mount namespace whose /etc/hosts resolves the compose names
-# (prometheus -> 127.0.0.1, otel-collector -> 127.0.0.91), so their config
+# (prometheus -> $address, otel-collector -> 127.0.0.91), so their config
 # files run unchanged; tempo and loki point where nothing listens (the
 # overlay does not use them).
 tools_dir=${CARGO_TARGET_DIR:-target}/platform-tools
@@ -104,8 +106,8 @@ fi
 run_dir=$(mktemp -d)
 if ((pipeline)); then
   collector_ip=127.0.0.91
-  printf '127.0.0.1 localhost prometheus\n%s otel-collector\n127.0.0.92 tempo\n127.0.0.93 loki\n' \
-    "$collector_ip" > "$run_dir/hosts"
+  printf '127.0.0.1 localhost\n%s prometheus\n%s otel-collector\n127.0.0.92 tempo\n127.0.0.93 loki\n' \
+    "$address" "$collector_ip" > "$run_dir/hosts"
   # A plain command, not a function: started with &, its PID is the process
   # itself (unshare execs sh, which execs the program), so the trap's kill
   # reaches it.
@@ -113,12 +115,12 @@ if ((pipeline)); then
     /bin/sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$run_dir/hosts")
   "${with_compose_hosts[@]}" "$tools_dir/prometheus" \
     --config.file=prometheus/prometheus.yml --storage.tsdb.path="$run_dir/prometheus-data" \
-    --web.listen-address="127.0.0.1:$prometheus_port" --web.enable-otlp-receiver \
+    --web.listen-address="$address:$prometheus_port" --web.enable-otlp-receiver \
     --web.enable-remote-write-receiver --enable-feature=exemplar-storage --log.level=warn &
   pids+=($!)
   OTELCOL_OTLP_GRPC_ENDPOINT=$collector_ip:4317 OTELCOL_OTLP_HTTP_ENDPOINT=$collector_ip:4318 \
   OTELCOL_HEALTH_CHECK_ENDPOINT=$collector_ip:13133 OTELCOL_TELEMETRY_HOST=$collector_ip \
-  PROMETHEUS_OTLP_ENDPOINT="http://127.0.0.1:$prometheus_port/api/v1/otlp" \
+  PROMETHEUS_OTLP_ENDPOINT="http://$address:$prometheus_port/api/v1/otlp" \
     "${with_compose_hosts[@]}" "$tools_dir/otelcol-iss" \
       --config=otel-collector/config.yaml --config=otel-collector/local.yaml \
       > "$run_dir/otel-collector.log" 2>&1 &
@@ -131,9 +133,9 @@ fi
 start iss-distance "$iss_distance_port"
 start geolocator "$geolocator_port"
 start gateway "$gateway_port" \
-  GEOLOCATOR_SERVICE_URL="http://127.0.0.1:$geolocator_port/" \
-  ISS_DISTANCE_SERVICE_URL="http://127.0.0.1:$iss_distance_port/"
-start frontend "$frontend_port" GATEWAY_URL="http://127.0.0.1:$gateway_port/"
+  GEOLOCATOR_SERVICE_URL="http://$address:$geolocator_port/" \
+  ISS_DISTANCE_SERVICE_URL="http://$address:$iss_distance_port/"
+start frontend "$frontend_port" GATEWAY_URL="http://$address:$gateway_port/"
 
 wait_ready iss-distance "$iss_distance_port"
 wait_ready geolocator "$geolocator_port"
@@ -142,20 +144,20 @@ wait_ready frontend "$frontend_port"
 
 if ((pipeline)); then
   echo "Collector: traces and logs in $run_dir/otel-collector.log (tail -f it)"
-  echo "Prometheus: http://127.0.0.1:$prometheus_port/ (Prometheus 3.14, metrics pushed over OTLP)"
+  echo "Prometheus: http://$address:$prometheus_port/ (Prometheus 3.14, metrics pushed over OTLP)"
 elif [[ ${RUN_PROMETHEUS:-1} != 0 ]] && command -v prometheus >/dev/null; then
   echo "Without the collector: Prometheus from PATH scrapes the services' /metrics." >&2
-  sed -e "s/127.0.0.1:5000/127.0.0.1:$frontend_port/; s/127.0.0.1:5001/127.0.0.1:$gateway_port/" \
-      -e "s/127.0.0.1:5002/127.0.0.1:$geolocator_port/; s/127.0.0.1:5003/127.0.0.1:$iss_distance_port/" \
+  sed -e "s/127.0.0.1:5000/$address:$frontend_port/; s/127.0.0.1:5001/$address:$gateway_port/" \
+      -e "s/127.0.0.1:5002/$address:$geolocator_port/; s/127.0.0.1:5003/$address:$iss_distance_port/" \
       prometheus/prometheus-local.yml > "$run_dir/prometheus.yml"
   cp -r prometheus/rules "$run_dir/" 2>/dev/null || true
   prometheus --config.file="$run_dir/prometheus.yml" --storage.tsdb.path="$run_dir/data" \
-    --web.listen-address="127.0.0.1:$prometheus_port" --log.level=warn &
+    --web.listen-address="$address:$prometheus_port" --log.level=warn &
   pids+=($!)
-  echo "Prometheus: http://127.0.0.1:$prometheus_port/"
+  echo "Prometheus: http://$address:$prometheus_port/"
 fi
 
-echo "Frontend: http://127.0.0.1:$frontend_port/"
+echo "Frontend: http://$address:$frontend_port/"
 echo "All services ready; press Ctrl-C to stop."
 # Whichever process ends first (or a signal) ends the run, and the trap stops the rest.
 wait -n "${pids[@]}"

@@ -1,14 +1,13 @@
 //! Helpers for the end-to-end telemetry tests in `tests/e2e`: the four real
-//! service binaries as child processes pointed at an in-process OTLP
-//! receiver, a small traced load driver, and a strict parser for the
-//! Prometheus text format served at `/metrics`.
+//! service binaries as child processes (started by `testkit`) pointed at an
+//! in-process OTLP receiver, a small traced load driver, and a strict parser
+//! for the Prometheus text format served at `/metrics`.
 
 pub mod load;
 pub mod prom_text;
-pub mod stack;
 
 pub use load::{new_trace_id, percentile, Outcome, TracedClient};
-pub use stack::{Protocol, ServiceProcess, Stack, StackBuilder};
+pub use testkit::{Process, Protocol, Stack, StackBuilder};
 
 /// The `service.name` of each service binary, as the telemetry contract fixes it.
 pub const SERVICE_NAMES: [(&str, &str); 4] = [

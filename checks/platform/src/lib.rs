@@ -1,6 +1,7 @@
 //! Helpers for the platform tests in `tests/`: loading the repo's configs,
-//! the list of metrics the stack emits, a small PromQL reference scanner,
-//! Grafana variable substitution and a tiny HTTP/1.0 client.
+//! the metrics the stack emits (the services' from the telemetry registry in
+//! `telemetry-schema/`), a small PromQL reference scanner,
+//! and Grafana variable substitution.
 //!
 //! The real OpenTelemetry Collector (built from `otel-collector/builder-config.yaml`)
 //! and a real Prometheus 3.14 run in `tests/collector_e2e.rs` and
@@ -9,31 +10,20 @@
 //! other, with what the services emit and with facts read from their sources
 //! at the pinned versions (`tests/consistency.rs`, `image-inventory.txt`).
 
-pub mod platform;
+pub mod local;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::PathBuf;
+
+pub use testkit::target_dir;
 
 pub use serde_json::Value as Json;
 pub use serde_yaml_ng::Value as Yaml;
+pub use telemetry_registry::{prometheus_label, prometheus_name, Registry};
 
-/// The repository root (this crate lives in `checks/platform`).
+/// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("repository root exists")
-}
-
-/// Cargo's target directory (`CARGO_TARGET_DIR`, else `target/` in the repository):
-/// the service binaries, the platform tools and the tests' scratch directories.
-pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target"))
+    testkit::workspace_root()
 }
 
 /// Reads a file below the repository root, with the path in the panic message.
@@ -138,15 +128,18 @@ pub fn ystr(value: &Yaml) -> Option<String> {
 // ---------------------------------------------------------------------------
 // Emitted metrics
 
-/// One row of `checks/platform/emitted-metrics.txt`.
+/// A metric the dashboards, rules and links may use, as Prometheus holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetricSpec {
+    /// `services` (from the telemetry registry), `tempo`, `collector` or `prometheus`.
     pub origin: String,
     pub kind: String,
+    /// The Prometheus name (without the histogram suffixes).
     pub name: String,
+    /// The instrument, for `services` metrics.
     pub otel_name: Option<String>,
     pub unit: Option<String>,
-    /// As written: OTel attribute names for services, Prometheus labels otherwise.
+    /// OTel attribute names for `services` metrics, Prometheus labels otherwise.
     pub labels: Vec<String>,
 }
 
@@ -187,15 +180,44 @@ pub const COMMON_LABELS: &[&str] = &[
     "deployment_environment_name",
     "otel_scope_name",
     "otel_scope_version",
+    "otel_scope_schema_url",
     "source",
 ];
 
+/// Every metric the stack puts in Prometheus: the services' (from the
+/// telemetry registry in `telemetry-schema/`), then the platform's own
+/// (`checks/platform/emitted-metrics.txt`).
 pub fn emitted_metrics() -> Vec<MetricSpec> {
-    parse_emitted(&read("checks/platform/emitted-metrics.txt"))
+    let mut metrics = service_metrics(&Registry::load());
+    metrics.extend(parse_emitted(&read("checks/platform/emitted-metrics.txt")));
+    metrics
 }
 
+/// The registry's instruments under their Prometheus names, plus `target_info`:
+/// not an instrument but the resource, which every OTel-to-Prometheus
+/// translation writes as that one series.
+pub fn service_metrics(registry: &Registry) -> Vec<MetricSpec> {
+    let instruments = registry.metrics.iter().map(|metric| MetricSpec {
+        origin: "services".into(),
+        kind: metric.instrument.as_str().into(),
+        name: metric.prometheus_name(),
+        otel_name: Some(metric.name.clone()),
+        unit: Some(metric.unit.clone()),
+        labels: metric.attributes.iter().map(|a| a.key.clone()).collect(),
+    });
+    let target_info = MetricSpec {
+        origin: "services".into(),
+        kind: "gauge".into(),
+        name: "target_info".into(),
+        otel_name: None,
+        unit: None,
+        labels: Vec::new(),
+    };
+    instruments.chain([target_info]).collect()
+}
+
+/// Rows of `emitted-metrics.txt`: `origin kind prometheus_name labels`.
 pub fn parse_emitted(text: &str) -> Vec<MetricSpec> {
-    let opt = |s: &str| (s != "-").then(|| s.to_string());
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -203,67 +225,26 @@ pub fn parse_emitted(text: &str) -> Vec<MetricSpec> {
             let cols: Vec<&str> = line.split_whitespace().collect();
             assert_eq!(
                 cols.len(),
-                6,
-                "emitted-metrics.txt: 6 columns expected in {line:?}"
+                4,
+                "emitted-metrics.txt: 4 columns expected in {line:?}"
+            );
+            assert_ne!(
+                cols[0], "services",
+                "emitted-metrics.txt: the services' metrics come from telemetry-schema/, not {line:?}"
             );
             MetricSpec {
                 origin: cols[0].into(),
                 kind: cols[1].into(),
                 name: cols[2].into(),
-                otel_name: opt(cols[3]),
-                unit: opt(cols[4]),
-                labels: opt(cols[5])
-                    .map(|l| l.split(',').map(String::from).collect())
-                    .unwrap_or_default(),
+                otel_name: None,
+                unit: None,
+                labels: match cols[3] {
+                    "-" => Vec::new(),
+                    labels => labels.split(',').map(String::from).collect(),
+                },
             }
         })
         .collect()
-}
-
-/// OTel attribute name -> Prometheus label name, as both the
-/// opentelemetry-prometheus exporter and Prometheus' OTLP receiver with
-/// `UnderscoreEscapingWithSuffixes` do it.
-pub fn prometheus_label(attribute: &str) -> String {
-    attribute
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// OTel instrument -> Prometheus metric name under `UnderscoreEscapingWithSuffixes`:
-/// invalid characters become `_`, the unit becomes a suffix (annotations in
-/// braces are dropped), monotonic counters get `_total`.
-pub fn prometheus_name(otel_name: &str, kind: &str, unit: Option<&str>) -> String {
-    let mut name: String = otel_name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == ':' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let unit_suffix = match unit.unwrap_or("") {
-        "s" => "seconds",
-        "ms" => "milliseconds",
-        "By" => "bytes",
-        u if u.starts_with('{') || u.is_empty() || u == "1" => "",
-        other => panic!("unit {other:?} has no mapping here; add it"),
-    };
-    if !unit_suffix.is_empty() && !name.ends_with(unit_suffix) {
-        name = format!("{name}_{unit_suffix}");
-    }
-    if kind == "counter" && !name.ends_with("_total") {
-        name.push_str("_total");
-    }
-    name
 }
 
 // ---------------------------------------------------------------------------
@@ -622,45 +603,6 @@ pub fn rules() -> Vec<Rule> {
     out
 }
 
-// ---------------------------------------------------------------------------
-// HTTP
-
-/// Percent-encodes a query-string value.
-pub fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// `GET http://{addr}{path}` over HTTP/1.0 (no chunked bodies, the server
-/// closes): returns the status code and body.
-pub fn http_get(addr: &str, path: &str, timeout: Duration) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(addr)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: platform-checks\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other(format!("no HTTP header end from {addr}{path}")))?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("bad status line from {addr}{path}")))?;
-    Ok((status, body.to_string()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -721,37 +663,5 @@ mod tests {
             r#"rate(x{s=~".*"}[1m]) + .*"#
         );
         assert!(substitute_grafana_vars("x[$__range]", &vars).is_err());
-    }
-
-    #[test]
-    fn otel_names_translate_like_the_prometheus_exporter() {
-        assert_eq!(
-            prometheus_name("http.server.request.duration", "histogram", Some("s")),
-            "http_server_request_duration_seconds"
-        );
-        assert_eq!(
-            prometheus_name("incoming.requests", "counter", None),
-            "incoming_requests_total"
-        );
-        assert_eq!(
-            prometheus_name(
-                "http.server.active_requests",
-                "updowncounter",
-                Some("{request}")
-            ),
-            "http_server_active_requests"
-        );
-        assert_eq!(
-            prometheus_label("http.response.status_code"),
-            "http_response_status_code"
-        );
-    }
-
-    #[test]
-    fn percent_encoding_covers_promql_characters() {
-        assert_eq!(
-            percent_encode(r#"a{b="c d"}[5m]"#),
-            "a%7Bb%3D%22c%20d%22%7D%5B5m%5D"
-        );
     }
 }

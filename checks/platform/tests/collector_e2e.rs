@@ -23,10 +23,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use e2e_checks::{ServiceProcess, StackBuilder, TracedClient};
+use e2e::{StackBuilder, TracedClient};
 use otlp_receiver::{Fault, OtlpReceiver, Transport};
-use platform_checks::platform::{host_ip, platform_tool, Hosts, PlatformProcess};
-use platform_checks::*;
+use platform::local::{host_ip, platform_tool, prometheus_query, Hosts};
+use platform::*;
+use testkit::{ClosedPort, Process};
 
 const PROMETHEUS_PORT: u16 = 9090;
 /// The collector's ports as compose has them (config.yaml defaults).
@@ -73,28 +74,18 @@ fn scratch_dir() -> Dir {
 
 /// Polls `url` until it answers 200; fails with the process's own output if
 /// it exits first (a config error shows the component's message).
-async fn wait_healthy(process: &mut PlatformProcess, url: &str) {
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        process.assert_running();
-        let answer = client.get(url).timeout(Duration::from_secs(2)).send().await;
-        if answer.is_ok_and(|r| r.status() == 200) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} is not healthy at {url} within 60s; its output:\n{}",
-            process.name,
-            process.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+async fn wait_healthy(process: &mut Process, url: &str) {
+    if let Err(error) = process
+        .wait_until_ready(url, Duration::from_secs(60), |_| true)
+        .await
+    {
+        panic!("{error}");
     }
 }
 
 /// Prometheus as compose starts it: the compose command's flags, with the
 /// config file, data directory and listen address of this run.
-async fn start_prometheus(hosts: &Hosts, dir: &Path) -> PlatformProcess {
+async fn start_prometheus(hosts: &Hosts, dir: &Path) -> Process {
     let compose = yaml("docker-compose.yml");
     let flags: Vec<String> = compose["services"]["prometheus"]["command"]
         .as_sequence()
@@ -126,12 +117,7 @@ async fn start_prometheus(hosts: &Hosts, dir: &Path) -> PlatformProcess {
 }
 
 /// The collector with otel-collector/config.yaml; `extra` adds fault settings.
-async fn start_collector(
-    hosts: &Hosts,
-    dir: &Path,
-    name: &str,
-    extra: &[(&str, &str)],
-) -> PlatformProcess {
+async fn start_collector(hosts: &Hosts, dir: &Path, name: &str, extra: &[(&str, &str)]) -> Process {
     let ip = host_ip("otel-collector");
     let mut env = vec![
         (
@@ -163,29 +149,10 @@ async fn start_collector(
     collector
 }
 
-/// Instant query; Err carries Prometheus' own error (a parse error, say).
+/// Instant query to the compose-named Prometheus.
 async fn query(client: &reqwest::Client, expr: &str) -> Result<Vec<Json>, String> {
-    let url = reqwest::Url::parse_with_params(
-        &format!(
-            "http://{}/api/v1/query",
-            addr("prometheus", PROMETHEUS_PORT)
-        ),
-        [("query", expr)],
-    )
-    .expect("a query URL");
-    let response = client.get(url).send().await.map_err(|e| e.to_string())?;
-    let status = response.status();
-    let body: Json = response.json().await.map_err(|e| e.to_string())?;
-    if body["status"] != "success" {
-        return Err(format!(
-            "HTTP {status}: {}: {}",
-            body["errorType"], body["error"]
-        ));
-    }
-    Ok(body["data"]["result"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default())
+    let base = format!("http://{}", addr("prometheus", PROMETHEUS_PORT));
+    prometheus_query(client, &base, expr).await
 }
 
 /// Polls `expr` until it returns a series, or returns the last error/emptiness.
@@ -284,30 +251,31 @@ async fn telemetry_flows_through_the_real_collector_into_a_real_prometheus_3() {
     let mut collector = start_collector(&hosts, &dir.0, "otel-collector", &[]).await;
 
     // The services push to the collector; iss-distance tries the live ISS API
-    // (nothing listens on port 1), so every position is an SGP4 fallback.
+    // (a port that refuses connections), so every position is an SGP4 fallback.
     let collector_otlp = format!(
         "http://{}",
         addr("otel-collector", COLLECTOR_OTLP_GRPC_PORT)
     );
+    let closed = ClosedPort::new();
     let stack = StackBuilder::new("collector_e2e")
-        .otlp(&collector_otlp, e2e_checks::Protocol::Grpc)
+        .otlp(&collector_otlp, e2e::Protocol::Grpc)
         .env("RUST_LOG", "info")
-        .env("ISS_POSITION_SOURCE", "auto")
-        .env("ISS_API_URL", "http://127.0.0.1:1/iss-now.json")
+        .iss_api("auto", &format!("{}iss-now.json", closed.url()))
         .start()
         .await;
     // A second gateway whose iss-distance is unreachable (502s), and a second
     // iss-distance whose ISS API hangs until its 1.5s timeout (slow answers).
     let (hanging_api, hanging_task) = hanging_iss_api().await;
     let extras = StackBuilder::new("collector_e2e_faulty")
-        .otlp(&collector_otlp, e2e_checks::Protocol::Grpc)
-        .env("ISS_POSITION_SOURCE", "auto")
-        .env("ISS_API_URL", &hanging_api)
+        .otlp(&collector_otlp, e2e::Protocol::Grpc)
+        .iss_api("auto", &hanging_api)
         .env("ISS_API_TIMEOUT_MS", "1500")
-        .service_env("gateway", "GEOLOCATOR_SERVICE_URL", &stack.geolocator.url())
-        .service_env("gateway", "ISS_DISTANCE_SERVICE_URL", "http://127.0.0.1:1");
-    let broken_gateway: ServiceProcess = extras.start_one("gateway").await;
-    let slow_iss: ServiceProcess = extras.start_one("iss-distance").await;
+        .service_env("gateway", "ISS_DISTANCE_SERVICE_URL", &closed.url());
+    let broken_gateway = extras
+        .try_start_service("gateway", &[&stack.geolocator])
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    let slow_iss = extras.start_one("iss-distance").await;
 
     // One user request, followed through the collector.
     let client = TracedClient::new();

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use platform_checks::*;
+use platform::*;
 
 const PLATFORM: &str = "docker-compose.yml";
 const SERVICES: &str = "docker-compose-services.yml";
@@ -1137,18 +1137,63 @@ fn a_misspelt_metric_or_label_is_caught_by_the_emitted_list() {
 }
 
 #[test]
-fn emitted_service_metrics_are_named_as_prometheus_translates_the_otel_instruments() {
-    let mut checked = 0;
-    for m in emitted_metrics().iter().filter(|m| m.origin == "services") {
-        let Some(otel) = &m.otel_name else { continue };
+fn the_services_metrics_are_the_registry_instruments_under_their_prometheus_names() {
+    let registry = Registry::load();
+    let emitted = emitted_metrics();
+    let services: Vec<&MetricSpec> = emitted.iter().filter(|m| m.origin == "services").collect();
+    for metric in &registry.metrics {
+        let spec = services
+            .iter()
+            .find(|m| m.otel_name.as_deref() == Some(metric.name.as_str()))
+            .unwrap_or_else(|| panic!("{} from the registry is emitted", metric.name));
         assert_eq!(
-            prometheus_name(otel, &m.kind, m.unit.as_deref()),
-            m.name,
-            "{otel}"
+            spec.name,
+            prometheus_name(&metric.name, metric.instrument.as_str(), Some(&metric.unit))
         );
-        checked += 1;
+        let labels: BTreeSet<String> = spec.prometheus_labels().into_iter().collect();
+        for attribute in &metric.attributes {
+            assert!(
+                labels.contains(&prometheus_label(&attribute.key)),
+                "{}",
+                metric.name
+            );
+        }
     }
-    assert_eq!(checked, 7, "the seven instruments of the contract");
+    assert_eq!(
+        services.len(),
+        registry.metrics.len() + 1,
+        "the registry's instruments and target_info"
+    );
+    // One Prometheus name, one metric: no two instruments, and no instrument
+    // and platform metric, may translate to the same series.
+    let mut names = BTreeSet::new();
+    for series in emitted.iter().flat_map(|m| m.series_names()) {
+        assert!(names.insert(series.clone()), "{series} is emitted twice");
+    }
+}
+
+#[test]
+fn every_service_metric_of_the_registry_is_on_a_dashboard() {
+    let used: BTreeSet<String> = promql_expressions()
+        .iter()
+        .filter(|(place, _, _)| place.starts_with("grafana/dashboards/"))
+        .flat_map(|(place, expr, _)| {
+            promql_refs(expr)
+                .unwrap_or_else(|e| panic!("{place}: {e}"))
+                .metrics
+        })
+        .collect();
+    let registry = Registry::load();
+    for metric in service_metrics(&registry) {
+        let Some(instrument) = &metric.otel_name else {
+            continue; // target_info: the resource, not a measurement
+        };
+        assert!(
+            metric.series_names().iter().any(|s| used.contains(s)),
+            "{instrument} ({}) is on no dashboard: a metric nobody can see",
+            metric.name
+        );
+    }
 }
 
 #[test]

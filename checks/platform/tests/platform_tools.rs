@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use platform_checks::platform::platform_tool;
-use platform_checks::*;
+use platform::local::platform_tool;
+use platform::*;
 
 const COLLECTOR_VERSION: &str = "0.159.0";
 const PROMETHEUS_VERSION: &str = "3.14.0";

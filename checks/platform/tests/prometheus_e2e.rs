@@ -10,13 +10,16 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use platform_checks::platform::{platform_tool, PlatformProcess};
-use platform_checks::*;
+use platform::local::{host_ip, platform_tool, prometheus_query as query};
+use platform::*;
+use testkit::{ClosedPort, Process, Stack, StackBuilder};
+
+/// Prometheus listens at the compose name's own loopback address, which no
+/// other process uses, on its usual port.
+const PROMETHEUS_PORT: u16 = 9090;
 
 /// Written straight to stderr so the line shows even when the harness
 /// captures test output (a skip or a list must not pass silently).
@@ -24,163 +27,65 @@ fn report(message: &str) {
     let _ = writeln!(std::io::stderr(), "{message}");
 }
 
-fn binary(name: &str) -> PathBuf {
-    let path = target_dir().join("debug").join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: run `cargo build --workspace --bins` first",
-        path.display()
-    );
-    path
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Polls `check` until it returns Some or the deadline passes.
-fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl FnMut() -> F,
+) -> T {
     let deadline = Instant::now() + timeout;
     loop {
-        if let Some(value) = check() {
+        if let Some(value) = check().await {
             return value;
         }
         assert!(
             Instant::now() < deadline,
             "timed out after {timeout:?} waiting for {what}"
         );
-        std::thread::sleep(Duration::from_millis(200));
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-fn spawn(
-    name: &str,
-    program: &Path,
-    args: &[String],
-    env: &[(&str, String)],
-    dir: &Path,
-) -> PlatformProcess {
-    let mut command = Command::new(program);
-    // A clean environment: no OTLP endpoint from the caller's shell, so the
-    // services serve /metrics and push nothing.
-    command
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("RUST_LOG", "warn")
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k, v)));
-    PlatformProcess::spawn(name, command, dir)
 }
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Runs an instant query; Err carries Prometheus' error (e.g. a parse error).
-fn query(prom: &str, expr: &str) -> Result<Vec<Json>, String> {
-    let path = format!("/api/v1/query?query={}", percent_encode(expr));
-    let (status, body) = http_get(prom, &path, TIMEOUT).map_err(|e| e.to_string())?;
-    let value: Json =
-        serde_json::from_str(&body).map_err(|e| format!("HTTP {status}: {e}: {body}"))?;
-    if value["status"] != "success" {
-        return Err(format!(
-            "HTTP {status}: {}: {}",
-            value["errorType"], value["error"]
-        ));
-    }
-    Ok(value["data"]["result"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default())
-}
-
-struct Stack {
-    _dir: TempDir,
-    services: Vec<PlatformProcess>,
-    _prometheus: PlatformProcess,
+struct Platform {
+    services: Stack,
+    prometheus: Process,
+    /// `http://<address>`
     prom: String,
-    frontend: String,
-    gateway: String,
-    geolocator: String,
-    iss: String,
+    client: reqwest::Client,
+    /// The ISS API iss-distance is pointed at: it refuses every connection.
+    _iss_api: ClosedPort,
 }
 
-/// A scratch directory removed on drop.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+impl Platform {
+    fn assert_running(&mut self) {
+        self.services
+            .processes_mut()
+            .into_iter()
+            .for_each(Process::assert_running);
+        self.prometheus.assert_running();
     }
 }
 
-fn start_stack() -> Stack {
-    let dir = std::env::temp_dir().join(format!("platform-e2e-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let [p_front, p_gw, p_geo, p_iss, p_prom, p_dead] = [(); 6].map(|()| free_port());
-    let addr = |p: u16| format!("127.0.0.1:{p}");
-    let base = |p: u16| vec![("HOST", "127.0.0.1".to_string()), ("PORT", p.to_string())];
-
-    let mut services = Vec::new();
-    let mut geo_env = base(p_geo);
-    geo_env.push(("GEOCODER", "gazetteer".into()));
-    services.push(spawn(
-        "geolocator",
-        &binary("geolocator"),
-        &[],
-        &geo_env,
-        &dir,
-    ));
-    // "auto" against a port nothing listens on: every live call fails at once
-    // and SGP4 answers, which exercises iss.requests, the client histogram's
-    // error_type and the fallback counter without leaving this machine.
-    let mut iss_env = base(p_iss);
-    iss_env.push(("ISS_POSITION_SOURCE", "auto".into()));
-    iss_env.push((
-        "ISS_API_URL",
-        format!("http://127.0.0.1:{p_dead}/iss-now.json"),
-    ));
-    services.push(spawn(
-        "iss-distance",
-        &binary("iss-distance"),
-        &[],
-        &iss_env,
-        &dir,
-    ));
-    let mut gw_env = base(p_gw);
-    gw_env.push(("GEOLOCATOR_SERVICE_URL", format!("http://{}", addr(p_geo))));
-    gw_env.push((
-        "ISS_DISTANCE_SERVICE_URL",
-        format!("http://{}", addr(p_iss)),
-    ));
-    services.push(spawn("gateway", &binary("gateway"), &[], &gw_env, &dir));
-    let mut fe_env = base(p_front);
-    fe_env.push(("GATEWAY_URL", format!("http://{}", addr(p_gw))));
-    fe_env.push(("GRAFANA_URL", "http://127.0.0.1:3000".into()));
-    services.push(spawn("frontend", &binary("frontend"), &[], &fe_env, &dir));
-
-    for (service, port) in [
-        ("geolocator", p_geo),
-        ("iss-distance", p_iss),
-        ("gateway", p_gw),
-        ("frontend", p_front),
-    ] {
-        wait_for(
-            &format!("{service} /readyz"),
-            Duration::from_secs(60),
-            || {
-                services
-                    .iter_mut()
-                    .for_each(PlatformProcess::assert_running);
-                matches!(http_get(&addr(port), "/readyz", TIMEOUT), Ok((200, _))).then_some(())
-            },
-        );
-    }
+async fn start_platform() -> Platform {
+    // "auto" against a port that refuses connections: every live call fails
+    // at once and SGP4 answers, which exercises iss.requests, the client
+    // histogram's error_type and the fallback counter without leaving this machine.
+    let iss_api = ClosedPort::new();
+    // A clean environment: no OTLP endpoint from the caller's shell, so the
+    // services serve /metrics and push nothing.
+    let services = StackBuilder::new("prometheus_e2e")
+        .env("RUST_LOG", "warn")
+        .env("GRAFANA_URL", "http://127.0.0.1:3000")
+        .iss_api("auto", &format!("{}iss-now.json", iss_api.url()))
+        .start()
+        .await;
+    let address = |process: &Process| format!("127.0.0.1:{}", process.port());
 
     // prometheus-local.yml with this run's ports, a 1s scrape and evaluation
     // interval, and the rule files by absolute path.
+    let dir = testkit::log_dir("prometheus_e2e-prometheus");
     let mut config = read("prometheus/prometheus-local.yml");
     let mut substitute = |from: &str, to: &str| {
         assert_eq!(
@@ -190,50 +95,49 @@ fn start_stack() -> Stack {
         );
         config = config.replace(from, to);
     };
-    substitute("127.0.0.1:5000", &addr(p_front));
-    substitute("127.0.0.1:5001", &addr(p_gw));
-    substitute("127.0.0.1:5002", &addr(p_geo));
-    substitute("127.0.0.1:5003", &addr(p_iss));
+    substitute("127.0.0.1:5000", &address(&services.frontend));
+    substitute("127.0.0.1:5001", &address(&services.gateway));
+    substitute("127.0.0.1:5002", &address(&services.geolocator));
+    substitute("127.0.0.1:5003", &address(&services.iss_distance));
     substitute("scrape_interval: 5s", "scrape_interval: 1s");
     substitute("evaluation_interval: 5s", "evaluation_interval: 1s");
     let rules = repo_root().join("prometheus/rules/*.yml");
     substitute("- rules/*.yml", &format!("- {}", rules.display()));
     let config_path = dir.join("prometheus.yml");
     std::fs::write(&config_path, config).unwrap();
-    let prom = addr(p_prom);
-    let mut prometheus = spawn(
-        "prometheus",
-        &platform_tool("prometheus"),
-        &[
+    let listen = format!("{}:{PROMETHEUS_PORT}", host_ip("prometheus"));
+    let mut command = Command::new(platform_tool("prometheus"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .args([
             format!("--config.file={}", config_path.display()),
             format!("--storage.tsdb.path={}", dir.join("data").display()),
-            format!("--web.listen-address={prom}"),
+            format!("--web.listen-address={listen}"),
             "--log.level=warn".into(),
-        ],
-        &[],
-        &dir,
-    );
-    wait_for("prometheus /-/ready", Duration::from_secs(60), || {
-        prometheus.assert_running();
-        matches!(http_get(&prom, "/-/ready", TIMEOUT), Ok((200, _))).then_some(())
-    });
+        ]);
+    let mut prometheus = Process::spawn("prometheus", command, &dir);
+    let prom = format!("http://{listen}");
+    prometheus
+        .wait_until_ready(&format!("{prom}/-/ready"), Duration::from_secs(60), |_| {
+            true
+        })
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
 
-    Stack {
-        _dir: TempDir(dir),
+    Platform {
         services,
-        _prometheus: prometheus,
+        prometheus,
         prom,
-        frontend: addr(p_front),
-        gateway: addr(p_gw),
-        geolocator: addr(p_geo),
-        iss: addr(p_iss),
+        client: reqwest::Client::builder().timeout(TIMEOUT).build().unwrap(),
+        _iss_api: iss_api,
     }
 }
 
 /// A few hundred requests: found places, coordinates, an unknown place
 /// (404 at the geolocator, passed through by the gateway) and missing or
 /// invalid input (400), through the frontend and the gateway.
-fn drive_load(stack: &mut Stack) {
+async fn drive_load(platform: &mut Platform) {
     let places = [
         "London",
         "Paris",
@@ -243,34 +147,43 @@ fn drive_load(stack: &mut Stack) {
         "Atlantis Nowhere Xyz",
     ];
     let mut statuses = std::collections::BTreeMap::<(String, u16), u32>::new();
-    let mut get = |who: &str, addr: &str, path: String| {
-        let (status, _) =
-            http_get(addr, &path, TIMEOUT).unwrap_or_else(|e| panic!("GET {who}{path}: {e}"));
-        *statuses.entry((who.to_string(), status)).or_default() += 1;
-    };
+    let services = &platform.services;
+    let mut requests: Vec<(&str, String)> = Vec::new();
     for round in 0..40 {
         for place in places {
-            let q = percent_encode(place);
-            get("frontend", &stack.frontend, format!("/?location={q}"));
-            get("gateway", &stack.gateway, format!("/?location={q}"));
+            requests.push(("frontend", services.frontend_page_url(place)));
+            requests.push(("gateway", services.gateway_url(place)));
         }
-        get("gateway", &stack.gateway, "/".into());
-        get("geolocator", &stack.geolocator, "/?location=".into());
-        get(
+        requests.push(("gateway", services.gateway.url()));
+        requests.push((
+            "geolocator",
+            format!("{}?location=", services.geolocator.url()),
+        ));
+        requests.push((
             "iss-distance",
-            &stack.iss,
-            "/?latitude=95&longitude=0".into(),
-        );
-        get(
+            format!("{}?latitude=95&longitude=0", services.iss_distance.url()),
+        ));
+        requests.push((
             "iss-distance",
-            &stack.iss,
-            format!("/?latitude={}&longitude=10", round % 80),
-        );
+            format!(
+                "{}?latitude={}&longitude=10",
+                services.iss_distance.url(),
+                round % 80
+            ),
+        ));
     }
-    stack
-        .services
-        .iter_mut()
-        .for_each(PlatformProcess::assert_running);
+    for (who, url) in requests {
+        let response = platform
+            .client
+            .get(&url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        *statuses
+            .entry((who.to_string(), response.status().as_u16()))
+            .or_default() += 1;
+    }
+    platform.assert_running();
     report(&format!("load: {statuses:?}"));
     let count = |who: &str, status: u16| {
         statuses
@@ -289,11 +202,11 @@ fn drive_load(stack: &mut Stack) {
     assert!(count("iss-distance", 400) > 0, "{statuses:?}");
 }
 
-#[test]
-fn every_dashboard_and_recording_rule_expression_returns_data_from_a_real_prometheus() {
-    let mut stack = start_stack();
-    drive_load(&mut stack);
-    let prom = stack.prom.clone();
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_dashboard_and_recording_rule_expression_returns_data_from_a_real_prometheus() {
+    let mut platform = start_platform().await;
+    drive_load(&mut platform).await;
+    let (client, prom) = (platform.client.clone(), platform.prom.clone());
 
     let emitted = emitted_metrics();
     let platform_only: BTreeSet<String> = emitted
@@ -306,15 +219,18 @@ fn every_dashboard_and_recording_rule_expression_returns_data_from_a_real_promet
     wait_for(
         "all four services in Prometheus",
         Duration::from_secs(60),
-        || {
+        || async {
             let result = query(
+                &client,
                 &prom,
                 "count by (service_name) (http_server_request_duration_seconds_count)",
             )
+            .await
             .ok()?;
             (result.len() == 4).then_some(())
         },
-    );
+    )
+    .await;
 
     // Every services metric of the contract is really served, with no label
     // the emitted list does not declare.
@@ -329,8 +245,12 @@ fn every_dashboard_and_recording_rule_expression_returns_data_from_a_real_promet
             let result = wait_for(
                 &format!("{series} in Prometheus"),
                 Duration::from_secs(30),
-                || query(&prom, &series).ok().filter(|r| !r.is_empty()),
-            );
+                || async {
+                    let result = query(&client, &prom, &series).await;
+                    result.ok().filter(|r| !r.is_empty())
+                },
+            )
+            .await;
             if m.name == "target_info" {
                 continue; // carries every resource attribute as a label
             }
@@ -364,7 +284,7 @@ fn every_dashboard_and_recording_rule_expression_returns_data_from_a_real_promet
         let refs = promql_refs(expr).unwrap();
         let needs_platform = refs.metrics.iter().any(|m| platform_only.contains(m));
         if needs_platform || *alert {
-            match query(&prom, expr) {
+            match query(&client, &prom, expr).await {
                 Ok(_) => {
                     syntax_only.push(format!("{where_}{}", if *alert { " (alert)" } else { "" }))
                 }
@@ -374,10 +294,10 @@ fn every_dashboard_and_recording_rule_expression_returns_data_from_a_real_promet
         }
         // Poll: recording rules and 5m windows fill within a few evaluations.
         loop {
-            match query(&prom, expr) {
+            match query(&client, &prom, expr).await {
                 Ok(result) if !result.is_empty() => break,
                 Ok(_) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(500))
+                    tokio::time::sleep(Duration::from_millis(500)).await
                 }
                 Ok(_) => {
                     failures.push(format!("{where_}: no data\n    {expr}"));
@@ -390,10 +310,7 @@ fn every_dashboard_and_recording_rule_expression_returns_data_from_a_real_promet
             }
         }
     }
-    stack
-        .services
-        .iter_mut()
-        .for_each(PlatformProcess::assert_running);
+    platform.assert_running();
     report(&format!(
         "prometheus_e2e: {} expressions returned data; checked for syntax only (need Tempo, the collector, or are alerts):\n  {}",
         exprs.len() - syntax_only.len() - failures.len(),

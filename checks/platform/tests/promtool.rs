@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::process::Command;
 
-use platform_checks::{repo_files, repo_root};
+use platform::{repo_files, repo_root};
 
 fn promtool(args: &[&str]) -> Option<(bool, String)> {
     let output = match Command::new("promtool")
@@ -60,14 +60,14 @@ fn every_rule_has_a_unit_test() {
         .iter()
         .map(|f| std::fs::read_to_string(repo_root().join(f)).unwrap())
         .collect();
-    for rule in platform_checks::rules().iter().filter(|r| r.is_alert) {
+    for rule in platform::rules().iter().filter(|r| r.is_alert) {
         assert!(
             tests.contains(&format!("alertname: {}\n", rule.name)),
             "alert {} has no promtool test",
             rule.name
         );
     }
-    for rule in platform_checks::rules().iter().filter(|r| !r.is_alert) {
+    for rule in platform::rules().iter().filter(|r| !r.is_alert) {
         assert!(
             tests.contains(&format!("expr: {}\n", rule.name))
                 || tests.contains(&format!("expr: {}{{", rule.name)),

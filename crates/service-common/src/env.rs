@@ -1,134 +1,6 @@
-//! Environment variables into typed values, with messages that name the
-//! variable, the bad value and what was expected.
+//! `HOST` and `PORT`: where a service listens, read like every other variable.
 
-use std::collections::HashMap;
-use std::fmt::Display;
-use std::str::FromStr;
-use std::time::Duration;
-use url::Url;
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("invalid {key}='{value}': {expected}")]
-pub struct ConfigError {
-    pub key: String,
-    pub value: String,
-    pub expected: String,
-}
-
-/// Reads configuration from the process environment or, in tests, from a map.
-pub struct EnvReader {
-    overrides: Option<HashMap<String, String>>,
-}
-
-impl EnvReader {
-    pub fn from_process() -> Self {
-        Self { overrides: None }
-    }
-
-    /// A reader over exactly these variables (nothing from the process environment).
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        Self {
-            overrides: Some(
-                pairs
-                    .into_iter()
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .collect(),
-            ),
-        }
-    }
-
-    /// The variable's value; unset and blank count as absent.
-    pub fn get(&self, key: &str) -> Option<String> {
-        let value = match &self.overrides {
-            Some(map) => map.get(key).cloned(),
-            None => std::env::var(key).ok(),
-        };
-        value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-    }
-
-    fn invalid(key: &str, value: &str, expected: impl Display) -> ConfigError {
-        ConfigError {
-            key: key.to_owned(),
-            value: value.to_owned(),
-            expected: expected.to_string(),
-        }
-    }
-
-    pub fn string(&self, key: &str, default: &str) -> String {
-        self.get(key).unwrap_or_else(|| default.to_owned())
-    }
-
-    pub fn parse<T: FromStr>(
-        &self,
-        key: &str,
-        default: T,
-        expected: &str,
-    ) -> Result<T, ConfigError> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(value) => value
-                .parse()
-                .map_err(|_| Self::invalid(key, &value, expected)),
-        }
-    }
-
-    /// An absolute `http`/`https` URL with a host.
-    pub fn url(&self, key: &str, default: &str) -> Result<Url, ConfigError> {
-        let value = self.string(key, default);
-        let expected = "an absolute http:// or https:// URL";
-        let url = Url::parse(&value).map_err(|_| Self::invalid(key, &value, expected))?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(Self::invalid(key, &value, expected));
-        }
-        Ok(url)
-    }
-
-    pub fn optional_url(&self, key: &str) -> Result<Option<Url>, ConfigError> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(value) => self.url(key, &value).map(Some),
-        }
-    }
-
-    /// A timeout: a positive number of milliseconds of at most ten minutes.
-    pub fn millis(&self, key: &str, default_ms: u64) -> Result<Duration, ConfigError> {
-        self.millis_up_to(key, default_ms, 600_000)
-    }
-
-    /// A positive number of milliseconds of at most `max_ms`.
-    pub fn millis_up_to(
-        &self,
-        key: &str,
-        default_ms: u64,
-        max_ms: u64,
-    ) -> Result<Duration, ConfigError> {
-        let expected = format!("a whole number of milliseconds between 1 and {max_ms}");
-        let ms: u64 = self.parse(key, default_ms, &expected)?;
-        if !(1..=max_ms).contains(&ms) {
-            return Err(Self::invalid(key, &ms.to_string(), expected));
-        }
-        Ok(Duration::from_millis(ms))
-    }
-
-    /// One of `allowed` (case-insensitive), returned in lower case.
-    pub fn choice(
-        &self,
-        key: &str,
-        default: &str,
-        allowed: &[&str],
-    ) -> Result<String, ConfigError> {
-        let value = self.string(key, default).to_ascii_lowercase();
-        if allowed.contains(&value.as_str()) {
-            Ok(value)
-        } else {
-            Err(Self::invalid(
-                key,
-                &value,
-                format!("one of {}", allowed.join(", ")),
-            ))
-        }
-    }
-}
+use env_config::{ConfigError, EnvReader};
 
 /// `HOST` and `PORT`: where a service listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,7 +13,7 @@ impl ListenConfig {
     pub fn from_env(env: &EnvReader, default_port: u16) -> Result<Self, ConfigError> {
         let host = env.string("HOST", "127.0.0.1");
         if host.parse::<std::net::IpAddr>().is_err() && !is_hostname(&host) {
-            return Err(EnvReader::invalid(
+            return Err(ConfigError::new(
                 "HOST",
                 &host,
                 "an IP address or a host name",
@@ -149,14 +21,6 @@ impl ListenConfig {
         }
         let port = env.parse("PORT", default_port, "a port number between 0 and 65535")?;
         Ok(Self { host, port })
-    }
-
-    /// Port 0 on loopback: the OS picks a free port (tests).
-    pub fn ephemeral() -> Self {
-        Self {
-            host: "127.0.0.1".into(),
-            port: 0,
-        }
     }
 }
 
@@ -176,34 +40,12 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_variable_and_the_value() {
-        let env = EnvReader::from_pairs([
-            ("PORT", "abc"),
-            ("U", "not a url"),
-            ("T", "0"),
-            ("C", "maybe"),
-        ]);
-        let err = ListenConfig::from_env(&env, 5000).unwrap_err();
+        let err =
+            ListenConfig::from_env(&EnvReader::from_pairs([("PORT", "abc")]), 5000).unwrap_err();
         assert_eq!(
             err.to_string(),
             "invalid PORT='abc': a port number between 0 and 65535"
         );
-        assert!(env
-            .url("U", "http://x")
-            .unwrap_err()
-            .to_string()
-            .starts_with("invalid U='not a url'"));
-        assert!(env.millis("T", 5).is_err());
-        assert!(env
-            .choice("C", "a", &["a", "b"])
-            .unwrap_err()
-            .to_string()
-            .contains("one of a, b"));
-        assert!(EnvReader::from_pairs([("PORT", "70000")])
-            .parse::<u16>("PORT", 1, "port")
-            .is_err());
-        assert!(EnvReader::from_pairs([("HOST", "bad host!")])
-            .parse::<u16>("PORT", 1, "p")
-            .is_ok());
         assert!(
             ListenConfig::from_env(&EnvReader::from_pairs([("HOST", "bad host!")]), 1).is_err()
         );
@@ -219,17 +61,5 @@ mod tests {
                 port: 5003
             }
         );
-        assert_eq!(env.millis("X", 2000).unwrap(), Duration::from_millis(2000));
-        assert!(env.millis_up_to("X", 7_200_000, 86_400_000).is_ok());
-        assert!(
-            env.millis_up_to("X", 7_200_000, 3_600_000).is_err(),
-            "a default is checked too"
-        );
-        assert_eq!(
-            env.url("X", "http://a:1/p").unwrap().as_str(),
-            "http://a:1/p"
-        );
-        assert!(env.url("X", "ftp://a").is_err());
-        assert_eq!(env.choice("X", "SGP4", &["sgp4"]).unwrap(), "sgp4");
     }
 }

@@ -3,15 +3,18 @@
 //! health routes, and the HTTP server with graceful shutdown that `main` and
 //! the black-box tests both start.
 
+/// `HOST` and `PORT`.
 pub mod env;
 pub mod errors;
+pub mod exit;
 pub mod server;
 #[cfg(feature = "test-strategies")]
 pub mod strategies;
 
-pub use env::{ConfigError, EnvReader, ListenConfig};
+pub use env::ListenConfig;
+pub use env_config::{ConfigError, EnvReader};
 pub use errors::json_error;
-pub use server::{Application, StopSignals};
+pub use server::{api_get, Application, StopSignals};
 
 /// The User-Agent every outbound call sends, naming the project (Nominatim's usage policy requires one).
 pub fn user_agent(service: &telemetry::ServiceInfo) -> String {

@@ -8,11 +8,12 @@
 use crate::env::ListenConfig;
 use crate::errors::{json_error, rejected_query};
 use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::HttpServiceFactory;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::{from_fn, Next};
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, FromRequest, Handler, HttpResponse, HttpServer, Responder};
 use std::future::Future;
 use std::net::TcpListener;
 use std::time::Duration;
@@ -110,6 +111,19 @@ impl Application {
         log::info!("stopped serving; flushing telemetry");
         served
     }
+}
+
+/// `GET path` of a service's API: `handler`, counted in `incoming.requests`
+/// and logged with the client's address, also when its query is refused.
+pub fn api_get<F, Args>(path: &str, handler: F) -> impl HttpServiceFactory
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path)
+        .wrap(from_fn(telemetry::middleware::count_api_request))
+        .get(handler)
 }
 
 async fn refuse_long_queries(

@@ -3,27 +3,41 @@
 //! Every call gets a client span (`GET`, kind Client) as a child of the
 //! current context, `traceparent`/`baggage` injected into its headers, an
 //! `http.client.request.duration` point, a deadline covering connect, headers
-//! and body, and a cap on the body size. Failures mark the span as an error.
+//! and body, and a cap on the body size. Failures (including a 4xx: for a
+//! client the call did not get what it asked for) mark the span as an error
+//! with `error.type`.
 //!
 //! Callers decode answers with [`TracedClient::get_json`] and handle one error
 //! type, [`UpstreamError`], whatever the upstream.
+//!
+//! Why not the contrib crate's awc `trace_request()`? Its source puts the
+//! query string into `url.full` (here, the place a person typed), ends the
+//! span when the headers arrive (the body read is not covered), sets no
+//! `error.type`, records no `http.client.request.duration`, and applies no
+//! deadline or size cap. The unit tests below hold each rule.
 
-use crate::metrics::{meter, LATENCY_BUCKETS_SECONDS};
+use crate::metrics::LATENCY_BUCKETS_SECONDS;
 use crate::propagation::context_headers;
-use crate::spans::{mark_error, SCOPE};
+use crate::scope::Instrumentation;
+use crate::spans::mark_error;
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use opentelemetry::metrics::Histogram;
 use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
-use opentelemetry::{global, Context, KeyValue};
+use opentelemetry::{Context, KeyValue};
 use opentelemetry_semantic_conventions::attribute as semconv;
 use serde::de::DeserializeOwned;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 use url::Url;
 
+/// The scope of client spans and the HTTP client metric.
+static HTTP_CLIENT: Instrumentation =
+    Instrumentation::new("telemetry::client", env!("CARGO_PKG_VERSION"));
+
 static CLIENT_DURATION: LazyLock<Histogram<f64>> = LazyLock::new(|| {
-    meter()
+    HTTP_CLIENT
+        .meter()
         .f64_histogram("http.client.request.duration")
         .with_unit("s")
         .with_description("Duration of outbound HTTP requests.")
@@ -149,65 +163,41 @@ impl TracedClient {
 
     /// `GET url` with the full deadline and size cap applied, whatever the status.
     pub async fn get(&self, url: &Url) -> Result<UpstreamResponse, UpstreamError> {
-        let host = url.host_str().unwrap_or_default().to_owned();
-        let port = url.port_or_known_default().map(i64::from);
-        let mut attributes = vec![
-            KeyValue::new(semconv::HTTP_REQUEST_METHOD, "GET"),
-            KeyValue::new(semconv::SERVER_ADDRESS, host.clone()),
-        ];
-        if let Some(port) = port {
-            attributes.push(KeyValue::new(semconv::SERVER_PORT, port));
-        }
-        let tracer = global::tracer(SCOPE);
+        let mut attributes = request_attributes(url);
         let mut span_attributes = attributes.clone();
-        // The query may hold user input (a place name): keep it out of the span.
-        let mut url_without_query = url.clone();
-        url_without_query.set_query(None);
-        span_attributes.push(KeyValue::new(
-            semconv::URL_FULL,
-            url_without_query.to_string(),
-        ));
+        span_attributes.push(KeyValue::new(semconv::URL_FULL, url_without_query(url)));
+        let tracer = HTTP_CLIENT.tracer();
         let span = tracer
             .span_builder("GET")
             .with_kind(SpanKind::Client)
             .with_attributes(span_attributes)
-            .start(&tracer);
+            .start(tracer);
         let cx = Context::current_with_span(span);
 
+        let host = url.host_str().unwrap_or_default();
         let started = Instant::now();
-        let result = tokio::time::timeout(self.timeout, self.send(url, &cx, &host))
+        let result = tokio::time::timeout(self.timeout, self.send(url, &cx, host))
             .await
             .unwrap_or_else(|_| {
                 Err(UpstreamError::Timeout {
-                    host: host.clone(),
+                    host: host.to_owned(),
                     timeout: self.timeout,
                 })
             });
 
+        let outcome = outcome_attributes(&result);
         let span = cx.span();
+        span.set_attributes(outcome.iter().cloned());
         match &result {
-            Ok(response) => {
-                let code = i64::from(response.status.as_u16());
-                span.set_attribute(KeyValue::new(semconv::HTTP_RESPONSE_STATUS_CODE, code));
-                attributes.push(KeyValue::new(semconv::HTTP_RESPONSE_STATUS_CODE, code));
-                if response.status.is_client_error() || response.status.is_server_error() {
-                    let error_type = response.status.as_u16().to_string();
-                    span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, error_type.clone()));
-                    attributes.push(KeyValue::new(semconv::ERROR_TYPE, error_type.clone()));
-                    mark_error(
-                        &cx,
-                        &error_type,
-                        &format!("{host} answered HTTP {}", response.status),
-                    );
-                }
+            Ok(response) if is_failure(response.status) => {
+                let message = format!("{host} answered HTTP {}", response.status);
+                mark_error(&cx, response.status.as_str(), &message);
             }
-            Err(error) => {
-                span.set_attribute(KeyValue::new(semconv::ERROR_TYPE, error.kind()));
-                attributes.push(KeyValue::new(semconv::ERROR_TYPE, error.kind()));
-                mark_error(&cx, error.kind(), error);
-            }
+            Ok(_) => {}
+            Err(error) => mark_error(&cx, error.kind(), error),
         }
         span.end();
+        attributes.extend(outcome);
         CLIENT_DURATION.record(started.elapsed().as_secs_f64(), &attributes);
         result
     }
@@ -253,5 +243,203 @@ impl TracedClient {
             status,
             body,
         })
+    }
+}
+
+/// For a client every 4xx and 5xx is a failed call.
+fn is_failure(status: StatusCode) -> bool {
+    status.is_client_error() || status.is_server_error()
+}
+
+/// The attributes of both the span and the duration metric, known before the call.
+fn request_attributes(url: &Url) -> Vec<KeyValue> {
+    let mut attributes = vec![
+        KeyValue::new(semconv::HTTP_REQUEST_METHOD, "GET"),
+        KeyValue::new(
+            semconv::SERVER_ADDRESS,
+            url.host_str().unwrap_or_default().to_owned(),
+        ),
+    ];
+    if let Some(port) = url.port_or_known_default() {
+        attributes.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
+    }
+    attributes
+}
+
+/// `url.full` without the query: it may hold user input (a place name).
+fn url_without_query(url: &Url) -> String {
+    let mut url = url.clone();
+    url.set_query(None);
+    url.to_string()
+}
+
+/// `http.response.status_code` when there was an answer, and `error.type` when the call failed.
+fn outcome_attributes(result: &Result<UpstreamResponse, UpstreamError>) -> Vec<KeyValue> {
+    match result {
+        Ok(response) => {
+            let code = i64::from(response.status.as_u16());
+            let mut attributes = vec![KeyValue::new(semconv::HTTP_RESPONSE_STATUS_CODE, code)];
+            if is_failure(response.status) {
+                attributes.push(KeyValue::new(semconv::ERROR_TYPE, code.to_string()));
+            }
+            attributes
+        }
+        Err(error) => vec![KeyValue::new(semconv::ERROR_TYPE, error.kind())],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{attribute_of, captured};
+    use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+    use opentelemetry::trace::{FutureExt, Status, Tracer};
+    use serde_json::{json, Value};
+
+    /// An upstream on an OS-chosen port: `/json` echoes the `traceparent` it got,
+    /// `/missing` is a 404, `/text` is not JSON, `/slow` answers after a second.
+    fn upstream() -> Url {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = HttpServer::new(|| {
+            App::new()
+                .route(
+                    "/json/{case}",
+                    web::get().to(|request: HttpRequest| async move {
+                        let traceparent = request
+                            .headers()
+                            .get("traceparent")
+                            .and_then(|value| value.to_str().ok())
+                            .map(str::to_owned);
+                        HttpResponse::Ok().json(json!({ "traceparent": traceparent }))
+                    }),
+                )
+                .route(
+                    "/missing/{case}",
+                    web::get()
+                        .to(|| async { HttpResponse::NotFound().json(json!({"error": "no"})) }),
+                )
+                .route("/text/{case}", web::get().to(|| async { "not json" }))
+                .route(
+                    "/slow/{case}",
+                    web::get().to(|| async {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        HttpResponse::Ok().finish()
+                    }),
+                )
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
+        actix_web::rt::spawn(server);
+        Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap()
+    }
+
+    fn client() -> TracedClient {
+        TracedClient::new("test", Duration::from_millis(300), 1024)
+    }
+
+    fn client_span(url: &Url) -> opentelemetry_sdk::trace::SpanData {
+        let mut spans = captured().spans_with("url.full", url.as_str());
+        assert_eq!(spans.len(), 1, "one client span for {url}");
+        spans.remove(0)
+    }
+
+    fn duration_point(error_type: Option<&str>, status: Option<&str>) -> Vec<KeyValue> {
+        captured()
+            .histogram_points("http.client.request.duration")
+            .into_iter()
+            .find(|point| {
+                attribute_of(point, "error.type").as_deref() == error_type
+                    && attribute_of(point, "http.response.status_code").as_deref() == status
+            })
+            .unwrap_or_else(|| panic!("no client point with {error_type:?}/{status:?}"))
+    }
+
+    #[actix_web::test]
+    async fn a_call_is_a_child_client_span_that_carries_the_trace_and_keeps_the_query_out() {
+        captured();
+        let base = upstream();
+        let url = base.join("json/ok?location=Paris").unwrap();
+        let parent = HTTP_CLIENT.tracer().start("parent");
+        let parent_cx = Context::current_with_span(parent);
+        let trace_id = parent_cx.span().span_context().trace_id();
+        let answer: Value = client()
+            .get_json(&url)
+            .with_context(parent_cx.clone())
+            .await
+            .unwrap();
+        let span = client_span(&base.join("json/ok").unwrap());
+        assert_eq!(span.name, "GET");
+        assert_eq!(span.span_kind, SpanKind::Client);
+        assert_eq!(span.span_context.trace_id(), trace_id);
+        assert_eq!(
+            span.parent_span_id,
+            parent_cx.span().span_context().span_id()
+        );
+        let traceparent = answer["traceparent"].as_str().expect("traceparent sent");
+        assert!(traceparent.contains(&trace_id.to_string()), "{traceparent}");
+        assert!(traceparent.contains(&span.span_context.span_id().to_string()));
+        let attribute = |key| attribute_of(&span.attributes, key);
+        assert_eq!(attribute("server.address").as_deref(), Some("127.0.0.1"));
+        assert_eq!(
+            attribute("http.response.status_code").as_deref(),
+            Some("200")
+        );
+        assert_eq!(attribute("error.type"), None);
+        assert_eq!(span.status, Status::Unset);
+        let point = duration_point(None, Some("200"));
+        assert_eq!(attribute_of(&point, "url.full"), None, "no URL on a metric");
+    }
+
+    #[actix_web::test]
+    async fn a_4xx_is_a_failed_call_with_its_status_and_body() {
+        captured();
+        let url = upstream().join("missing/case").unwrap();
+        let error = client().get_json::<Value>(&url).await.unwrap_err();
+        let UpstreamError::Status { status, body, .. } = &error else {
+            panic!("{error:?}");
+        };
+        assert_eq!(status.as_u16(), 404);
+        assert_eq!(&body[..], br#"{"error":"no"}"#);
+        assert_eq!(error.relayed_status(), StatusCode::BAD_GATEWAY);
+        let span = client_span(&url);
+        assert!(
+            matches!(span.status, Status::Error { .. }),
+            "{:?}",
+            span.status
+        );
+        assert_eq!(
+            attribute_of(&span.attributes, "error.type").as_deref(),
+            Some("404")
+        );
+        duration_point(Some("404"), Some("404"));
+    }
+
+    #[actix_web::test]
+    async fn an_answer_that_is_not_the_expected_json_is_a_decode_error() {
+        captured();
+        let url = upstream().join("text/case").unwrap();
+        let error = client().get_json::<Value>(&url).await.unwrap_err();
+        assert!(matches!(error, UpstreamError::Decode { .. }), "{error:?}");
+        // The HTTP call itself succeeded: the span says so.
+        assert_eq!(client_span(&url).status, Status::Unset);
+    }
+
+    #[actix_web::test]
+    async fn no_answer_within_the_deadline_is_a_timeout_and_a_504_for_callers() {
+        captured();
+        let url = upstream().join("slow/case").unwrap();
+        let error = client().get(&url).await.unwrap_err();
+        assert!(matches!(error, UpstreamError::Timeout { .. }), "{error:?}");
+        assert_eq!(error.relayed_status(), StatusCode::GATEWAY_TIMEOUT);
+        let span = client_span(&url);
+        assert_eq!(
+            attribute_of(&span.attributes, "error.type").as_deref(),
+            Some("timeout")
+        );
+        duration_point(Some("timeout"), None);
     }
 }

@@ -9,7 +9,7 @@
 //! read by the SDK and the exporters themselves.
 
 use crate::client_address::TrustedProxies;
-use std::env;
+use env_config::{ConfigError, EnvReader};
 
 /// Transport of the OTLP exporters (`OTEL_EXPORTER_OTLP_PROTOCOL`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,21 +49,17 @@ impl TelemetryConfig {
         self.traces.otlp || self.metrics.otlp || self.logs.otlp
     }
 
-    pub fn from_env() -> Result<Self, String> {
-        Self::from_lookup(|key| env::var(key).ok())
-    }
-
-    /// Same as [`from_env`](Self::from_env) over any lookup, so tests need not mutate the process environment.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let non_empty = |key: &str| lookup(key).filter(|value| !value.trim().is_empty());
-        let sdk_disabled = match non_empty("OTEL_SDK_DISABLED") {
+    pub fn from_env(env: &EnvReader) -> Result<Self, ConfigError> {
+        let sdk_disabled = match env.get("OTEL_SDK_DISABLED") {
             None => false,
-            Some(value) => match value.trim().to_ascii_lowercase().as_str() {
+            Some(value) => match value.to_ascii_lowercase().as_str() {
                 "true" => true,
                 "false" => false,
-                other => {
-                    return Err(format!(
-                        "OTEL_SDK_DISABLED must be true or false, got '{other}'"
+                _ => {
+                    return Err(ConfigError::new(
+                        "OTEL_SDK_DISABLED",
+                        &value,
+                        "true or false",
                     ))
                 }
             },
@@ -72,11 +68,11 @@ impl TelemetryConfig {
         // endpoint is configured (the specification's default is always OTLP,
         // to localhost), and /metrics always.
         let select = |signal: Signal| {
-            let endpoint_configured = non_empty("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
-                || non_empty(signal.endpoint_variable()).is_some();
+            let endpoint_configured = env.get("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
+                || env.get(signal.endpoint_variable()).is_some();
             exporters(
                 signal,
-                non_empty(signal.exporter_variable()),
+                env.get(signal.exporter_variable()),
                 endpoint_configured,
             )
         };
@@ -91,19 +87,20 @@ impl TelemetryConfig {
             traces,
             metrics,
             logs,
-            trusted_proxies: TrustedProxies::parse(&lookup("TRUSTED_PROXIES").unwrap_or_default())?,
+            trusted_proxies: TrustedProxies::parse(
+                &env.get("TRUSTED_PROXIES").unwrap_or_default(),
+            )?,
         };
-        config.otlp_protocol = match non_empty("OTEL_EXPORTER_OTLP_PROTOCOL")
-            .as_deref()
-            .map(str::trim)
-        {
+        config.otlp_protocol = match env.get("OTEL_EXPORTER_OTLP_PROTOCOL").as_deref() {
             None | Some("grpc") => OtlpProtocol::Grpc,
             Some("http/protobuf") => OtlpProtocol::HttpProtobuf,
             // Only an error where it would be used.
             Some(_) if !config.uses_otlp() => OtlpProtocol::Grpc,
             Some(other) => {
-                return Err(format!(
-                    "OTEL_EXPORTER_OTLP_PROTOCOL must be grpc or http/protobuf, got '{other}'"
+                return Err(ConfigError::new(
+                    "OTEL_EXPORTER_OTLP_PROTOCOL",
+                    other,
+                    "grpc or http/protobuf",
                 ))
             }
         };
@@ -142,7 +139,7 @@ fn exporters(
     signal: Signal,
     value: Option<String>,
     endpoint_configured: bool,
-) -> Result<Exporters, String> {
+) -> Result<Exporters, ConfigError> {
     let variable = signal.exporter_variable();
     let Some(value) = value else {
         return Ok(Exporters {
@@ -165,13 +162,19 @@ fn exporters(
             "prometheus" if signal == Signal::Metrics => selected.prometheus = true,
             "none" if names.len() == 1 => {}
             "none" => {
-                return Err(format!(
-                    "{variable}='{value}': none cannot be combined with other exporters"
+                return Err(ConfigError::new(
+                    variable,
+                    &value,
+                    "none cannot be combined with other exporters",
                 ))
             }
             other => {
-                return Err(format!(
-                    "{variable}='{value}': unknown exporter '{other}', expected a comma-separated list of {expected}"
+                return Err(ConfigError::new(
+                    variable,
+                    &value,
+                    format!(
+                        "unknown exporter '{other}'; expected a comma-separated list of {expected}"
+                    ),
                 ))
             }
         }
@@ -184,12 +187,8 @@ mod tests {
     use super::*;
 
     fn config(pairs: &[(&str, &str)]) -> Result<TelemetryConfig, String> {
-        TelemetryConfig::from_lookup(|key| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map(|(_, v)| v.to_string())
-        })
+        TelemetryConfig::from_env(&EnvReader::from_pairs(pairs.iter().copied()))
+            .map_err(|error| error.to_string())
     }
 
     const NONE: Exporters = Exporters {
@@ -322,7 +321,10 @@ mod tests {
             ),
         ] {
             let err = config(&[(variable, value)]).unwrap_err();
-            assert!(err.starts_with(&format!("{variable}=")), "{err}");
+            assert!(
+                err.starts_with(&format!("invalid {variable}='{value}': ")),
+                "{err}"
+            );
             assert!(err.contains(says), "{err}");
         }
     }

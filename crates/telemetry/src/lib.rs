@@ -4,8 +4,8 @@
 //! [`TelemetryGuard`], wraps its `App` in [`middleware::instrument_request`],
 //! sends outbound HTTP through [`client::TracedClient`], serves
 //! [`metrics_endpoint`] at `/metrics`, and calls [`TelemetryGuard::shutdown`]
-//! after the HTTP server has drained. Handlers only create their domain spans
-//! ([`in_span`]) and domain metrics ([`meter`]).
+//! after the HTTP server has drained. Services create their domain spans and
+//! metrics through their own [`Instrumentation`] scope.
 
 pub mod client;
 pub mod client_address;
@@ -16,13 +16,16 @@ pub mod middleware;
 pub mod propagation;
 mod providers;
 mod resource;
-pub mod spans;
+mod scope;
+mod spans;
+#[cfg(test)]
+mod testing;
 
 pub use client_address::{client_address, TrustedProxies};
 pub use config::{Exporters, OtlpProtocol, TelemetryConfig};
-pub use metrics::{meter, metrics_endpoint, MetricsRegistry, LATENCY_BUCKETS_SECONDS};
+pub use metrics::{metrics_endpoint, MetricsRegistry, LATENCY_BUCKETS_SECONDS};
 pub use providers::{init, TelemetryError, TelemetryGuard};
-pub use spans::in_span;
+pub use scope::Instrumentation;
 
 /// Identity of the service that emits the telemetry.
 #[derive(Debug, Clone, Copy)]
@@ -40,7 +43,8 @@ use opentelemetry::metrics::Counter;
 use std::sync::LazyLock;
 
 static INCOMING_REQUESTS: LazyLock<Counter<u64>> = LazyLock::new(|| {
-    meter()
+    middleware::HTTP_SERVER
+        .meter()
         .u64_counter("incoming.requests")
         .with_unit("{request}")
         .with_description("The number of requests made to the service's API.")
@@ -54,5 +58,5 @@ pub fn record_incoming_request(request: &actix_web::HttpRequest) {
     INCOMING_REQUESTS.add(1, &[]);
     let address = client_address(&request.connection_info());
     let address = address.as_deref().unwrap_or("unknown");
-    log::info!("received request from IP address {address}");
+    log::info!("client.address" = address; "received request from IP address {address}");
 }

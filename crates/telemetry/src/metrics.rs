@@ -5,18 +5,12 @@
 //! (pull), so both paths show the same instruments.
 
 use actix_web::{http::header::ContentType, web, HttpResponse};
-use opentelemetry::{global, metrics::Meter};
 use prometheus::{Encoder, TextEncoder};
 
 /// Explicit histogram boundaries for latencies in seconds (the SDK default 0..10000 is useless for seconds).
 pub const LATENCY_BUCKETS_SECONDS: [f64; 13] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
-
-/// The meter every instrument of the stack is created from.
-pub fn meter() -> Meter {
-    global::meter(crate::spans::SCOPE)
-}
 
 /// The Prometheus registry behind `/metrics`; cheap to clone.
 #[derive(Clone, Default)]

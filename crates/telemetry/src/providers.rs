@@ -15,8 +15,8 @@ use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
-    #[error("invalid telemetry configuration: {0}")]
-    Config(String),
+    #[error(transparent)]
+    Config(#[from] env_config::ConfigError),
     #[error("could not build the {signal} exporter: {source}")]
     Exporter {
         signal: &'static str,
@@ -47,7 +47,7 @@ pub struct TelemetryGuard {
 /// nothing is pushed without an OTLP endpoint, while `/metrics` and stderr
 /// logs still work; with `OTEL_SDK_DISABLED=true` only stderr logs remain.
 pub fn init(service: ServiceInfo) -> Result<TelemetryGuard, TelemetryError> {
-    let config = TelemetryConfig::from_env().map_err(TelemetryError::Config)?;
+    let config = TelemetryConfig::from_env(&env_config::EnvReader::from_process())?;
     crate::client_address::set_trusted(config.trusted_proxies.clone());
     if config.sdk_disabled {
         logs::install(None);

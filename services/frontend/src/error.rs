@@ -45,7 +45,7 @@ impl PageError {
         };
         // A 4xx is the visitor's input; anything else is ours to look at.
         if !status.is_client_error() {
-            log::error!("gateway call failed: {error}");
+            log::error!("error.type" = error.kind(); "gateway call failed: {error}");
         }
         Self { status, message }
     }

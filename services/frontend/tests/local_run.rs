@@ -6,20 +6,19 @@
 //! Needs all four binaries built (`cargo build --workspace --bins`, as the
 //! README's test command does).
 
-use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
+use testkit::Process;
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+/// The loopback address the script runs everything on: no other test
+/// listens there, so its default ports (5000-5003, Prometheus 9090) are free
+/// for it, whatever else runs on 127.0.0.1.
+const LOCAL_RUN_ADDRESS: &str = "127.0.0.94";
+const PORTS: [u16; 5] = [5000, 5001, 5002, 5003, 9090];
+/// Building nothing, the script starts and readies four debug services.
+const SCRIPT_DEADLINE: Duration = Duration::from_secs(60);
 
 fn bin_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_BIN_EXE_frontend"))
@@ -36,66 +35,42 @@ fn bin_dir() -> PathBuf {
     dir
 }
 
-/// Stops the script (and so its services) even when an assertion fails.
-struct Script(Child);
-
-impl Drop for Script {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-INT", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
+/// The line of the script's output that starts with `prefix`, without it.
+fn after(prefix: &str) -> impl Fn(&str) -> Option<String> + '_ {
+    move |line: &str| line.strip_prefix(prefix).map(str::to_owned)
 }
 
 #[tokio::test]
 async fn the_local_run_command_serves_an_answer_offline_and_stops_on_ctrl_c() {
-    let ports: Vec<u16> = (0..5).map(|_| free_port()).collect();
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut child = Command::new("bash")
+    let repo = testkit::workspace_root();
+    let mut command = Command::new("bash");
+    command
         .arg(repo.join("scripts/run-local.sh"))
         .env("BIN_DIR", bin_dir())
-        .env("FRONTEND_PORT", ports[0].to_string())
-        .env("GATEWAY_PORT", ports[1].to_string())
-        .env("GEOLOCATOR_PORT", ports[2].to_string())
-        .env("ISS_DISTANCE_PORT", ports[3].to_string())
-        .env("PROMETHEUS_PORT", ports[4].to_string())
+        .env("BIND_ADDRESS", LOCAL_RUN_ADDRESS)
         // Whatever the caller's environment says, this run must work offline.
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .env_remove("ISS_POSITION_SOURCE")
-        .env_remove("GEOCODER")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("bash runs the script");
-    let stdout = child.stdout.take().unwrap();
-    let mut script = Script(child);
-
-    let (lines, received) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut printed = Vec::new();
-    while !printed
-        .iter()
-        .any(|line: &String| line.starts_with("Frontend: "))
-    {
-        let left = deadline.saturating_duration_since(Instant::now());
-        printed.push(
-            received
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no frontend URL printed: {printed:?}")),
-        );
+        .env_remove("GEOCODER");
+    for port in [
+        "FRONTEND_PORT",
+        "GATEWAY_PORT",
+        "GEOLOCATOR_PORT",
+        "ISS_DISTANCE_PORT",
+        "PROMETHEUS_PORT",
+    ] {
+        command.env_remove(port);
     }
-    let frontend_url = format!("http://127.0.0.1:{}/", ports[0]);
-    assert!(
-        printed.contains(&format!("Frontend: {frontend_url}")),
-        "{printed:?}"
+    // Killed with its services (its process group) if the test fails.
+    let mut script = Process::spawn("run-local", command, &testkit::log_dir("local_run"));
+    let deadline = Instant::now() + SCRIPT_DEADLINE;
+    let frontend_url = script
+        .wait_for_line("the frontend URL", SCRIPT_DEADLINE, after("Frontend: "))
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(
+        frontend_url,
+        format!("http://{LOCAL_RUN_ADDRESS}:{}/", PORTS[0])
     );
 
     let page = reqwest::get(format!("{frontend_url}?location=London"))
@@ -112,16 +87,26 @@ async fn the_local_run_command_serves_an_answer_offline_and_stops_on_ctrl_c() {
     // The telemetry level: the real pipeline when the collector and
     // Prometheus 3.14 are built (they are in CI), else Debian's Prometheus
     // scraping /metrics when it is on PATH.
-    if pipeline_built(&repo) {
-        wait_for_line(&received, &mut printed, "Prometheus: ", deadline);
-        let log_line = printed
-            .iter()
-            .find_map(|line| line.strip_prefix("Collector: traces and logs in "))
-            .unwrap_or_else(|| panic!("no collector log announced: {printed:?}"));
-        let collector_log = PathBuf::from(log_line.split_once(' ').map_or(log_line, |(p, _)| p));
-        assert_pipeline_shows_telemetry(&frontend_url, ports[4], &collector_log).await;
+    if pipeline_built() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        script
+            .wait_for_line("the Prometheus URL", left, after("Prometheus: "))
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        let log_line = script
+            .output()
+            .lines()
+            .find_map(after("Collector: traces and logs in "))
+            .unwrap_or_else(|| panic!("no collector log announced\n{}", script.output_tail()));
+        let collector_log = PathBuf::from(log_line.split_once(' ').map_or(&*log_line, |(p, _)| p));
+        let prometheus_url = format!("http://{LOCAL_RUN_ADDRESS}:{}", PORTS[4]);
+        assert_pipeline_shows_telemetry(&frontend_url, &prometheus_url, &collector_log).await;
     } else {
-        let prometheus_started = printed.iter().any(|line| line.starts_with("Prometheus: "));
+        // Printed before the frontend's URL.
+        let prometheus_started = script
+            .output()
+            .lines()
+            .any(|line| line.starts_with("Prometheus: "));
         let prometheus_installed = Command::new("sh")
             .args(["-c", "command -v prometheus"])
             .output()
@@ -129,27 +114,27 @@ async fn the_local_run_command_serves_an_answer_offline_and_stops_on_ctrl_c() {
             .status
             .success();
         assert_eq!(
-            prometheus_started, prometheus_installed,
-            "without the pipeline, Prometheus starts exactly when it is on PATH: {printed:?}"
+            prometheus_started,
+            prometheus_installed,
+            "without the pipeline, Prometheus starts exactly when it is on PATH\n{}",
+            script.output_tail()
         );
     }
 
-    let child = &mut script.0;
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let stop_deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        assert!(
-            Instant::now() < stop_deadline,
-            "the script did not stop on SIGINT"
+    script.interrupt();
+    if script
+        .exit_status_within(Duration::from_secs(30))
+        .await
+        .is_none()
+    {
+        panic!(
+            "the script did not stop on SIGINT\n{}",
+            script.output_tail()
         );
-        std::thread::sleep(Duration::from_millis(50));
     }
     // The services, Prometheus and (in the pipeline) the collector are gone.
-    let mut listeners: Vec<(&str, u16)> = ports.iter().map(|p| ("127.0.0.1", *p)).collect();
-    if pipeline_built(&repo) {
+    let mut listeners: Vec<(&str, u16)> = PORTS.iter().map(|p| (LOCAL_RUN_ADDRESS, *p)).collect();
+    if pipeline_built() {
         listeners.extend([("127.0.0.91", 4317), ("127.0.0.91", 13133)]);
     }
     for (host, port) in listeners {
@@ -160,28 +145,9 @@ async fn the_local_run_command_serves_an_answer_offline_and_stops_on_ctrl_c() {
     }
 }
 
-fn pipeline_built(repo: &Path) -> bool {
-    let tools = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo.join("target"))
-        .join("platform-tools");
+fn pipeline_built() -> bool {
+    let tools = testkit::target_dir().join("platform-tools");
     tools.join("otelcol-iss").is_file() && tools.join("prometheus").is_file()
-}
-
-fn wait_for_line(
-    received: &mpsc::Receiver<String>,
-    printed: &mut Vec<String>,
-    prefix: &str,
-    deadline: Instant,
-) {
-    while !printed.iter().any(|line| line.starts_with(prefix)) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        printed.push(
-            received
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no {prefix:?} line printed: {printed:?}")),
-        );
-    }
 }
 
 /// A few requests, then the p95 query of the README answers in Prometheus 3
@@ -189,14 +155,14 @@ fn wait_for_line(
 /// shows the requests' spans and logs.
 async fn assert_pipeline_shows_telemetry(
     frontend_url: &str,
-    prometheus_port: u16,
+    prometheus_url: &str,
     collector_log: &Path,
 ) {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(90);
     let query = "histogram_quantile(0.95, sum by (le, service_name) (rate(http_server_request_duration_seconds_bucket[1m])))";
     let url = reqwest::Url::parse_with_params(
-        &format!("http://127.0.0.1:{prometheus_port}/api/v1/query"),
+        &format!("{prometheus_url}/api/v1/query"),
         [("query", query)],
     )
     .unwrap();
@@ -274,25 +240,25 @@ fn every_service_refuses_an_invalid_configuration_with_a_clear_message() {
             "iss-distance",
             "OTEL_EXPORTER_OTLP_PROTOCOL",
             "http/json",
-            "OTEL_EXPORTER_OTLP_PROTOCOL must be grpc or http/protobuf",
+            "invalid OTEL_EXPORTER_OTLP_PROTOCOL='http/json': grpc or http/protobuf",
         ),
         (
             "gateway",
             "OTEL_TRACES_EXPORTER",
             "zipkin",
-            "OTEL_TRACES_EXPORTER='zipkin': unknown exporter 'zipkin'",
+            "invalid OTEL_TRACES_EXPORTER='zipkin': unknown exporter 'zipkin'",
         ),
         (
             "frontend",
             "OTEL_LOGS_EXPORTER",
             "prometheus",
-            "OTEL_LOGS_EXPORTER='prometheus': unknown exporter 'prometheus'",
+            "invalid OTEL_LOGS_EXPORTER='prometheus': unknown exporter 'prometheus'",
         ),
         (
             "geolocator",
             "OTEL_METRICS_EXPORTER",
             "none,console",
-            "OTEL_METRICS_EXPORTER='none,console': none cannot be combined",
+            "invalid OTEL_METRICS_EXPORTER='none,console': none cannot be combined",
         ),
     ];
     for (binary, key, value, message) in cases {

@@ -22,10 +22,11 @@ impl ApiError {
         move |cause| {
             let error = Self { service, cause };
             // The user's mistake is worth a note; a failing downstream is an error.
+            let error_type = error.cause.kind();
             if error.is_rejection() {
-                log::info!("{error}");
+                log::info!("error.type" = error_type; "{error}");
             } else {
-                log::error!("{error}");
+                log::error!("error.type" = error_type; "{error}");
             }
             error
         }

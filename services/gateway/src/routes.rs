@@ -2,17 +2,12 @@
 
 use crate::downstream::{coordinates_of, Geolocator, IssDistance};
 use crate::error::ApiError;
-use actix_web::middleware::from_fn;
 use actix_web::web;
 use api::{GatewayAnswer, LocationQuery};
 use telemetry::client::UpstreamError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/")
-            .wrap(from_fn(telemetry::middleware::count_api_request))
-            .get(distance_from_place),
-    );
+    cfg.service(service_common::api_get("/", distance_from_place));
 }
 
 async fn distance_from_place(

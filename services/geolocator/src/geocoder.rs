@@ -12,7 +12,8 @@ use opentelemetry::KeyValue;
 use std::sync::{Arc, LazyLock};
 
 static LOOKUPS: LazyLock<Counter<u64>> = LazyLock::new(|| {
-    telemetry::meter()
+    crate::INSTRUMENTATION
+        .meter()
         .u64_counter("geocoder.lookups")
         .with_unit("{lookup}")
         .with_description(
@@ -89,7 +90,7 @@ impl Geocoder {
                 }
                 Err(error) => {
                     record(Source::Nominatim, "error", false);
-                    log::error!("Nominatim lookup failed: {error}");
+                    log::error!("error.type" = error.kind(); "Nominatim lookup failed: {error}");
                     Err(error.into())
                 }
             },

@@ -19,3 +19,7 @@ pub const SERVICE: telemetry::ServiceInfo = telemetry::ServiceInfo {
     name: "geolocator-service",
     version: env!("CARGO_PKG_VERSION"),
 };
+
+/// The instrumentation scope of this service's own spans and metrics.
+pub static INSTRUMENTATION: telemetry::Instrumentation =
+    telemetry::Instrumentation::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));

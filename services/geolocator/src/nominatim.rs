@@ -25,6 +25,16 @@ pub enum NominatimError {
     Busy,
 }
 
+impl NominatimError {
+    /// The `error.type` value for logs and spans.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Upstream(error) => error.kind(),
+            Self::Busy => "busy",
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct SearchResult {
     lat: String,

@@ -2,17 +2,12 @@
 
 use crate::error::ApiError;
 use crate::geocoder::Geocoder;
-use actix_web::middleware::from_fn;
+use crate::INSTRUMENTATION;
 use actix_web::web;
 use api::{LocationQuery, Place};
-use telemetry::in_span;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/")
-            .wrap(from_fn(telemetry::middleware::count_api_request))
-            .get(locate),
-    );
+    cfg.service(service_common::api_get("/", locate));
 }
 
 async fn locate(
@@ -20,10 +15,11 @@ async fn locate(
     geocoder: web::Data<Geocoder>,
 ) -> Result<web::Json<Place>, ApiError> {
     let location = query.into_inner().location;
-    let found = in_span("getting-coordinates-for-location", vec![], async {
-        geocoder.locate(&location).await.map_err(ApiError::from)
-    })
-    .await?;
+    let found = INSTRUMENTATION
+        .in_span("getting-coordinates-for-location", vec![], async {
+            geocoder.locate(&location).await.map_err(ApiError::from)
+        })
+        .await?;
     let place = found.ok_or_else(|| ApiError::NotFound(location.to_string()))?;
     Ok(web::Json(place))
 }

@@ -9,7 +9,8 @@ use telemetry::client::{TracedClient, UpstreamError};
 use url::Url;
 
 static ISS_REQUESTS: LazyLock<Counter<u64>> = LazyLock::new(|| {
-    telemetry::meter()
+    crate::INSTRUMENTATION
+        .meter()
         .u64_counter("iss.requests")
         .with_unit("{request}")
         .with_description("The number of requests made to the ISS position API.")

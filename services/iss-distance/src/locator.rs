@@ -12,7 +12,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use telemetry::client::UpstreamError;
 
 static POSITION_LOOKUPS: LazyLock<Counter<u64>> = LazyLock::new(|| {
-    telemetry::meter()
+    crate::INSTRUMENTATION
+        .meter()
         .u64_counter("iss.position.lookups")
         .with_unit("{lookup}")
         .with_description("ISS positions served, by source; fallback=true when the live API failed and SGP4 answered.")
@@ -57,14 +58,14 @@ impl IssLocator {
             PositionMode::Live => match self.live().await {
                 Ok(fix) => fix,
                 Err(error) => {
-                    log::error!("could not get the ISS position from the live API: {error}");
+                    log::error!("error.type" = error.kind(); "could not get the ISS position from the live API: {error}");
                     return Err(error.into());
                 }
             },
             PositionMode::Auto => match self.live().await {
                 Ok(fix) => fix,
                 Err(error) => {
-                    log::warn!("ISS API failed ({error}); falling back to the SGP4 position");
+                    log::warn!("error.type" = error.kind(); "ISS API failed ({error}); falling back to the SGP4 position");
                     get_active_span(|span| {
                         span.add_event(
                             "fallback-to-sgp4",

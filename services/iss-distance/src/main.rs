@@ -1,19 +1,18 @@
 //! Runs iss-distance: the OpenTelemetry lifecycle of a service, in the order it happens.
 
 use iss_distance::{startup, Config, SERVICE};
-use service_common::{EnvReader, StopSignals};
+use service_common::{exit, EnvReader, StopSignals};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let config = match Config::from_env(&EnvReader::from_process()) {
         Ok(config) => config,
-        Err(error) => return invalid_configuration(&error),
+        Err(error) => return exit::invalid_configuration(SERVICE, &error),
     };
-    // Outside any async runtime, so the exporters need no runtime tricks; before
-    // the server exists, so its start-up logs are exported too.
+    // Outside any async runtime (the exporters need none), before the server exists.
     let telemetry = match telemetry::init(SERVICE) {
         Ok(telemetry) => telemetry,
-        Err(error) => return invalid_configuration(&error),
+        Err(error) => return exit::invalid_configuration(SERVICE, &error),
     };
     let served = actix_web::rt::System::new().block_on(async {
         // From here on SIGTERM/SIGINT drain and flush instead of killing the process.
@@ -24,17 +23,7 @@ fn main() -> ExitCode {
     if let Err(error) = &served {
         log::error!("{} failed: {error}", SERVICE.name);
     }
-    // After the drain, so the last requests' spans, metrics and logs are exported.
+    // After the drain: the last requests' spans, metrics and logs are exported.
     telemetry.shutdown();
-    if served.is_ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
-}
-
-/// One clear line on stderr and exit status 2, before anything starts.
-fn invalid_configuration(error: &dyn std::fmt::Display) -> ExitCode {
-    eprintln!("{}: {error}", SERVICE.name);
-    ExitCode::from(2)
+    exit::served(served)
 }

@@ -3,17 +3,12 @@
 use crate::distance::{geodesic_metres, rounded_km};
 use crate::error::ApiError;
 use crate::locator::IssLocator;
-use actix_web::middleware::from_fn;
+use crate::INSTRUMENTATION;
 use actix_web::web;
 use api::{CoordinatesQuery, Distance, IssPosition};
-use telemetry::in_span;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/")
-            .wrap(from_fn(telemetry::middleware::count_api_request))
-            .get(distance),
-    );
+    cfg.service(service_common::api_get("/", distance));
 }
 
 async fn distance(
@@ -24,24 +19,27 @@ async fn distance(
         latitude,
         longitude,
     } = query.into_inner();
-    let answer = in_span("calculating-iss-distance", vec![], async {
-        let iss = in_span("getting-iss-coordinates", vec![], locator.locate()).await?;
-        let metres = geodesic_metres(
-            latitude.degrees(),
-            longitude.degrees(),
-            iss.latitude,
-            iss.longitude,
-        );
-        Ok::<_, ApiError>(Distance {
-            distance: rounded_km(metres),
-            location: IssPosition {
-                latitude: iss.latitude,
-                longitude: iss.longitude,
-            },
-            source: iss.source,
-            timestamp: iss.timestamp,
+    let answer = INSTRUMENTATION
+        .in_span("calculating-iss-distance", vec![], async {
+            let iss = INSTRUMENTATION
+                .in_span("getting-iss-coordinates", vec![], locator.locate())
+                .await?;
+            let metres = geodesic_metres(
+                latitude.degrees(),
+                longitude.degrees(),
+                iss.latitude,
+                iss.longitude,
+            );
+            Ok::<_, ApiError>(Distance {
+                distance: rounded_km(metres),
+                location: IssPosition {
+                    latitude: iss.latitude,
+                    longitude: iss.longitude,
+                },
+                source: iss.source,
+                timestamp: iss.timestamp,
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(web::Json(answer))
 }

@@ -3,12 +3,18 @@
 //! process exits 0. And SIGTERM at the very moment it becomes ready still
 //! drains and flushes instead of killing it.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
+use testkit::StackBuilder;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// The iss-distance binary cargo built for these tests, in `PORT=0` and offline defaults.
+fn iss_distance(test_name: &str) -> StackBuilder {
+    let binary = Path::new(env!("CARGO_BIN_EXE_iss-distance"));
+    StackBuilder::new(test_name).binaries(binary.parent().expect("the binary's directory"))
+}
 
 #[tokio::test]
 async fn an_in_flight_request_completes_after_sigterm_and_new_connections_are_refused() {
@@ -23,26 +29,16 @@ async fn an_in_flight_request_completes_after_sigterm_and_new_connections_are_re
         )
         .mount(&iss_api)
         .await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_iss-distance"))
-        .env_clear()
-        .env("PORT", "0")
-        .env("ISS_POSITION_SOURCE", "live")
-        .env("ISS_API_URL", format!("{}/iss-now.json", iss_api.uri()))
+    let mut service = iss_distance("graceful-shutdown-in-flight")
+        .iss_api("live", &format!("{}/iss-now.json", iss_api.uri()))
         .env("ISS_API_TIMEOUT_MS", "5000")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
-    let port: u16 = loop {
-        let line = stderr.next().expect("the service logs its port").unwrap();
-        if let Some((_, port)) = line.split_once("started application iss-distance-service") {
-            break port.rsplit(' ').next().unwrap().parse().unwrap();
-        }
-    };
-    std::thread::spawn(move || stderr.for_each(drop));
+        .start_one("iss-distance")
+        .await;
+    let port = service.port();
 
     let in_flight = tokio::spawn(reqwest::get(format!(
-        "http://127.0.0.1:{port}/?latitude=0&longitude=0"
+        "{}?latitude=0&longitude=0",
+        service.url()
     )));
     let deadline = Instant::now() + Duration::from_secs(10);
     while iss_api
@@ -57,10 +53,7 @@ async fn an_in_flight_request_completes_after_sigterm_and_new_connections_are_re
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    service.terminate();
 
     let refused_deadline = Instant::now() + Duration::from_secs(2);
     while TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -78,65 +71,34 @@ async fn an_in_flight_request_completes_after_sigterm_and_new_connections_are_re
     let answer: serde_json::Value = response.json().await.unwrap();
     assert_eq!(answer["source"], "live");
 
-    let exit_deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < exit_deadline, "no exit after SIGTERM");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let status = service.wait_exit(Duration::from_secs(10)).await;
     assert!(status.success(), "{status}");
 }
 
 /// actix used to install its signal handlers only once it was serving: a
 /// SIGTERM right after the first `/readyz` 200 killed the process with no
 /// drain and no flush. Many tries, each signalled as soon as it logs its port.
-#[test]
-fn sigterm_at_the_moment_of_readiness_drains_and_exits_0() {
+#[tokio::test]
+async fn sigterm_at_the_moment_of_readiness_drains_and_exits_0() {
+    let builder = iss_distance("graceful-shutdown-at-readiness");
     for attempt in 0..20 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_iss-distance"))
-            .env_clear()
-            .env("PORT", "0")
-            .env("ISS_POSITION_SOURCE", "sgp4")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        let (lines_tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in stderr.lines().map_while(Result::ok) {
-                let _ = lines_tx.send(line);
-            }
-        });
-        let mut seen = Vec::new();
-        let port: u16 = loop {
-            let line = lines
-                .recv_timeout(Duration::from_secs(30))
-                .unwrap_or_else(|_| panic!("attempt {attempt}: no port logged: {seen:?}"));
-            if let Some((_, port)) = line.split_once(" on port ") {
-                break port.trim().parse().unwrap();
-            }
-            seen.push(line);
-        };
-        // The port is logged once the server runs: it already answers, so
-        // the signal lands in the first moments of serving.
-        assert!(port > 0);
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        let status = child.wait().unwrap();
-        let rest: Vec<String> = lines.iter().collect();
+        // Returns as soon as the port is logged, without polling /readyz: the
+        // server already answers, so the signal lands in its first moments of serving.
+        let mut service = builder
+            .spawn_service("iss-distance", &[])
+            .await
+            .unwrap_or_else(|error| panic!("attempt {attempt}: {error}"));
+        service.terminate();
+        let status = service.wait_exit(Duration::from_secs(30)).await;
+        let stderr = service.stderr();
         assert_eq!(
             status.code(),
             Some(0),
-            "attempt {attempt}: killed instead of drained ({status}); stderr: {rest:?}"
+            "attempt {attempt}: killed instead of drained ({status}); stderr: {stderr}"
         );
         assert!(
-            rest.iter()
-                .any(|l| l.contains("stopped serving; flushing telemetry")),
-            "attempt {attempt}: {rest:?}"
+            stderr.contains("stopped serving; flushing telemetry"),
+            "attempt {attempt}: {stderr}"
         );
     }
 }

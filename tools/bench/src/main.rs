@@ -8,7 +8,7 @@
 //! target/debug/bench --smoke --bin-dir target/debug   # CI: seconds, no timing assertions
 //! ```
 //!
-//! It starts the service binaries on free loopback ports with offline defaults,
+//! It starts the service binaries (through `testkit`, on ports they pick) with offline defaults,
 //! drives them with the `loadgen` binary, receives their OTLP export in process,
 //! and writes `results.json` and the tables of BENCHMARKS.md into `--out`.
 //! It exits non-zero if any request failed or any telemetry went missing.
@@ -172,6 +172,11 @@ fn measure(options: &Options) -> Result<Results, scenarios::Error> {
         checks: Mutex::new(Vec::new()),
         // Debug binaries load the gazetteer much more slowly than release ones.
         ready_deadline: Duration::from_secs(if options.settings.smoke { 60 } else { 10 }),
+        // One worker: the harness only waits and sends a few requests; loadgen makes the load.
+        runtime: tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()?,
     };
     let mut results = Results {
         machine,

@@ -1,18 +1,20 @@
 //! The scenarios: start-up, each service alone, end to end with the drop
 //! check, and the telemetry modes side by side.
 
-use crate::procs::{self, free_port, http_get, Memory, Service, ServiceError, Stop};
+use crate::procs::{self, Memory};
 use crate::results::{
     Check, Counts, DropCheck, EndToEnd, Measured, Settings, Single, Startup, VariantRun,
 };
 use loadgen::Report;
 use otlp_receiver::OtlpReceiver;
 use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
+use testkit::{Process, Signal, StackBuilder};
 
 /// The services, in the order a stack starts them (dependencies first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +32,10 @@ impl Kind {
         Kind::Gateway,
         Kind::Frontend,
     ];
+
+    fn from_binary(binary: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|kind| kind.binary() == binary)
+    }
 
     pub fn binary(self) -> &'static str {
         match self {
@@ -109,6 +115,8 @@ pub struct Ctx {
     pub ticks_per_second: u64,
     pub checks: Mutex<Vec<Check>>,
     pub ready_deadline: Duration,
+    /// Drives testkit's waits and the few HTTP requests of the harness itself.
+    pub runtime: tokio::runtime::Runtime,
 }
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -129,76 +137,68 @@ impl Ctx {
         self.checks.lock().expect("not poisoned").push(check);
     }
 
-    fn env(&self, kind: Kind, telemetry: Telemetry, ports: &Ports) -> Vec<(String, String)> {
-        let mut env: Vec<(String, String)> = Vec::new();
-        let mut set = |k: &str, v: String| env.push((k.to_owned(), v));
+    /// The services' settings: offline defaults (and the stack's wiring, from testkit) plus `telemetry`.
+    fn services(&self, telemetry: Telemetry, tag: &str) -> StackBuilder {
         let rust_log = match telemetry {
-            Telemetry::OtlpWarnLogs => "warn".to_owned(),
-            _ => self.settings.rust_log.clone(),
+            Telemetry::OtlpWarnLogs => "warn",
+            _ => &self.settings.rust_log,
         };
-        set("RUST_LOG", rust_log);
-        match kind {
-            Kind::Geolocator => set("GEOCODER", "gazetteer".into()),
-            Kind::IssDistance => set("ISS_POSITION_SOURCE", "sgp4".into()),
-            Kind::Gateway => {
-                set(
-                    "GEOLOCATOR_SERVICE_URL",
-                    format!("http://127.0.0.1:{}/", ports.get(Kind::Geolocator)),
-                );
-                set(
-                    "ISS_DISTANCE_SERVICE_URL",
-                    format!("http://127.0.0.1:{}/", ports.get(Kind::IssDistance)),
-                );
-            }
-            Kind::Frontend => {
-                set(
-                    "GATEWAY_URL",
-                    format!("http://127.0.0.1:{}/", ports.get(Kind::Gateway)),
-                );
-            }
-        }
+        let builder = StackBuilder::offline(&self.out_dir.join("logs").join(tag))
+            .binaries(&self.bin_dir)
+            .startup_deadline(self.ready_deadline)
+            .env("RUST_LOG", rust_log);
         match telemetry {
             Telemetry::Otlp | Telemetry::OtlpWarnLogs | Telemetry::OtlpSampled => {
-                if telemetry == Telemetry::OtlpSampled {
-                    set("OTEL_TRACES_SAMPLER", "parentbased_traceidratio".into());
-                    set("OTEL_TRACES_SAMPLER_ARG", "0.1".into());
-                }
-                set("OTEL_EXPORTER_OTLP_ENDPOINT", self.receiver.endpoint());
-                set("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into());
-                set(
-                    "OTEL_METRIC_EXPORT_INTERVAL",
-                    self.settings.metric_export_interval_ms.to_string(),
-                );
+                let builder = if telemetry == Telemetry::OtlpSampled {
+                    builder
+                        .env("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+                        .env("OTEL_TRACES_SAMPLER_ARG", "0.1")
+                } else {
+                    builder
+                };
+                builder
+                    .env("OTEL_EXPORTER_OTLP_ENDPOINT", &self.receiver.endpoint())
+                    .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+                    .env(
+                        "OTEL_METRIC_EXPORT_INTERVAL",
+                        &self.settings.metric_export_interval_ms.to_string(),
+                    )
             }
-            Telemetry::NoExporter => {}
-            Telemetry::Disabled => set("OTEL_SDK_DISABLED", "true".into()),
+            Telemetry::NoExporter => builder,
+            Telemetry::Disabled => builder.env("OTEL_SDK_DISABLED", "true"),
         }
-        env
     }
 
-    /// Starts `kinds` (in order) on fresh ports with `telemetry`.
+    /// Starts `kinds` (dependencies first, each ready before the next) with `telemetry`.
     pub fn start(&self, kinds: &[Kind], telemetry: Telemetry, tag: &str) -> Result<Stack, Error> {
-        let mut ports = Ports::default();
-        for kind in Kind::ALL {
-            ports.0.push((kind, free_port()?));
-        }
-        let mut services = Vec::new();
-        for &kind in kinds {
-            let log = self
-                .out_dir
-                .join("logs")
-                .join(format!("{tag}-{}.log", kind.binary()));
-            let service = Service::start(
-                kind.binary(),
-                &self.bin_dir.join(kind.binary()),
-                ports.get(kind),
-                &self.env(kind, telemetry, &ports),
-                log,
-                self.ready_deadline,
-            )?;
-            services.push((kind, service));
-        }
-        Ok(Stack { services })
+        let binaries: Vec<&str> = kinds.iter().map(|kind| kind.binary()).collect();
+        let started = self
+            .runtime
+            .block_on(self.services(telemetry, tag).try_start_services(&binaries))?;
+        let services = started
+            .into_iter()
+            .map(|process| {
+                let kind = Kind::from_binary(process.name()).expect("one of the four services");
+                (kind, process)
+            })
+            .collect();
+        Ok(Stack {
+            services,
+            runtime: self.runtime.handle().clone(),
+        })
+    }
+
+    /// `GET url`: the status code and the body.
+    fn get(&self, url: &str) -> Result<(u16, String), Error> {
+        self.runtime.block_on(async {
+            let response = reqwest::Client::new()
+                .get(url)
+                .timeout(Duration::from_secs(5))
+                .send()
+                .await?;
+            let status = response.status().as_u16();
+            Ok((status, response.text().await?))
+        })
     }
 
     /// Runs the loadgen binary against `port` and reads its JSON report.
@@ -263,7 +263,11 @@ impl Ctx {
         target: Kind,
         load: Load,
     ) -> Result<Measured, Error> {
-        let before: Vec<Option<u64>> = stack.services.iter().map(|(_, s)| s.cpu_ticks()).collect();
+        let before: Vec<Option<u64>> = stack
+            .services
+            .iter()
+            .map(|(_, s)| procs::cpu_ticks(s.pid()))
+            .collect();
         let receiver_before = procs::own_cpu_ticks();
         let loadgen_before = procs::children_cpu_ticks();
         let machine_before = procs::machine_ticks();
@@ -284,7 +288,7 @@ impl Ctx {
         let ms = |ticks: u64| ticks as f64 * 1000.0 / self.ticks_per_second as f64;
         let mut cpu_ms = BTreeMap::new();
         for ((kind, service), before) in stack.services.iter().zip(before) {
-            if let (Some(before), Some(after)) = (before, service.cpu_ticks()) {
+            if let (Some(before), Some(after)) = (before, procs::cpu_ticks(service.pid())) {
                 cpu_ms.insert(kind.service_name().to_owned(), ms(after - before));
             }
         }
@@ -364,7 +368,7 @@ impl Ctx {
 fn sample_memory(stack: &Stack, peaks: &Mutex<BTreeMap<String, Memory>>) {
     let mut peaks = peaks.lock().expect("not poisoned");
     for (kind, service) in &stack.services {
-        if let Some(now) = service.memory() {
+        if let Some(now) = procs::memory(service.pid()) {
             let entry = peaks.entry(kind.service_name().to_owned()).or_insert(now);
             entry.rss_kib = entry.rss_kib.max(now.rss_kib);
             entry.hwm_kib = entry.hwm_kib.max(now.hwm_kib);
@@ -372,29 +376,26 @@ fn sample_memory(stack: &Stack, peaks: &Mutex<BTreeMap<String, Memory>>) {
     }
 }
 
-#[derive(Default)]
-pub struct Ports(Vec<(Kind, u16)>);
-
-impl Ports {
-    fn get(&self, kind: Kind) -> u16 {
-        self.0
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map(|(_, p)| *p)
-            .expect("a port for every kind")
-    }
+/// How a service ended after SIGTERM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Drained, flushed and exited 0.
+    Graceful,
+    /// The signal's default action killed it: its handler was not installed yet.
+    KilledBySignal,
 }
 
 pub struct Stack {
-    pub services: Vec<(Kind, Service)>,
+    pub services: Vec<(Kind, Process)>,
+    runtime: tokio::runtime::Handle,
 }
 
 impl Stack {
     pub fn port(&self, kind: Kind) -> u16 {
-        self.service(kind).port
+        self.service(kind).port()
     }
 
-    pub fn service(&self, kind: Kind) -> &Service {
+    pub fn service(&self, kind: Kind) -> &Process {
         self.services
             .iter()
             .find(|(k, _)| *k == kind)
@@ -405,7 +406,7 @@ impl Stack {
     pub fn memory(&self) -> BTreeMap<String, Memory> {
         self.services
             .iter()
-            .filter_map(|(k, s)| Some((k.service_name().to_owned(), s.memory()?)))
+            .filter_map(|(k, s)| Some((k.service_name().to_owned(), procs::memory(s.pid())?)))
             .collect()
     }
 
@@ -413,13 +414,54 @@ impl Stack {
     pub fn stop(mut self) -> Result<(), Error> {
         let mut first_error = None;
         while let Some((_, service)) = self.services.pop() {
-            if let Err(error) = service.stop(Duration::from_secs(20)) {
+            let stopped = match self.stop_one(service) {
+                Ok(Stop::Graceful) => Ok(()),
+                Ok(Stop::KilledBySignal) => Err(
+                    "killed by SIGTERM itself (no handler installed yet): no drain, no flush"
+                        .into(),
+                ),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = stopped {
                 first_error.get_or_insert(error);
             }
         }
         match first_error {
-            Some(error) => Err(Box::new(error)),
+            Some(error) => Err(error),
             None => Ok(()),
+        }
+    }
+
+    /// Stops a stack of one service; a process that SIGTERM killed outright
+    /// (it had no handler installed yet) is reported rather than an error.
+    pub fn stop_single(mut self) -> Result<Stop, Error> {
+        let (_, service) = self.services.pop().expect("one service");
+        assert!(self.services.is_empty(), "a stack of one service");
+        self.stop_one(service)
+    }
+
+    fn stop_one(&self, mut service: Process) -> Result<Stop, Error> {
+        let deadline = Duration::from_secs(20);
+        service
+            .send(Signal::TERM)
+            .map_err(|error| format!("SIGTERM to {}: {error}", service.name()))?;
+        match self.runtime.block_on(service.exit_status_within(deadline)) {
+            Some(status) if status.success() => Ok(Stop::Graceful),
+            Some(status) if status.signal() == Some(Signal::TERM.as_raw()) => {
+                Ok(Stop::KilledBySignal)
+            }
+            Some(status) => Err(format!(
+                "{} exited with {status} after SIGTERM:\n{}",
+                service.name(),
+                service.output_tail()
+            )
+            .into()),
+            // Killed when `service` drops.
+            None => Err(format!(
+                "{} did not stop within {deadline:?} of SIGTERM",
+                service.name()
+            )
+            .into()),
         }
     }
 }
@@ -436,19 +478,16 @@ pub fn startup(ctx: &Ctx) -> Result<Vec<Startup>, Error> {
         let mut killed_by_sigterm = 0;
         for run in 0..ctx.settings.startup_runs {
             ctx.receiver.clear();
-            let mut stack = ctx.start(&[kind], Telemetry::Otlp, &format!("startup-{run}"))?;
+            let stack = ctx.start(&[kind], Telemetry::Otlp, &format!("startup-{run}"))?;
             let service = stack.service(kind);
-            ready_ms.push(service.ready_after.as_secs_f64() * 1000.0);
-            let memory = service
-                .memory()
-                .ok_or_else(|| ServiceError(format!("no /proc entry for {}", kind.binary())))?;
+            let ready_after = service.ready_after().expect("started means ready");
+            ready_ms.push(ready_after.as_secs_f64() * 1000.0);
+            let memory = procs::memory(service.pid())
+                .ok_or_else(|| format!("no /proc entry for {}", kind.binary()))?;
             idle_rss_kib.push(memory.rss_kib);
             // Stopped within a millisecond of ready, a service may not have its SIGTERM
             // handler yet; that is counted (a finding about the service), not a harness failure.
-            let (_, service) = stack.services.pop().expect("one service");
-            if service.stop_reporting_sigterm_death(Duration::from_secs(20))?
-                == Stop::KilledBySignal
-            {
+            if stack.stop_single()? == Stop::KilledBySignal {
                 killed_by_sigterm += 1;
             }
         }
@@ -546,11 +585,10 @@ fn calibrate(ctx: &Ctx, requests: usize) -> Result<Counts, Error> {
     ctx.receiver.clear();
     let stack = ctx.start(&CHAIN, Telemetry::Otlp, &format!("calibrate-{requests}"))?;
     for _ in 0..requests {
-        let (status, body) = http_get(
-            stack.port(Kind::Gateway),
-            "/?location=London",
-            Duration::from_secs(5),
-        )?;
+        let (status, body) = ctx.get(&format!(
+            "{}?location=London",
+            stack.service(Kind::Gateway).url()
+        ))?;
         if status != 200 {
             return Err(format!("calibration request: HTTP {status}: {body}").into());
         }

@@ -205,11 +205,9 @@ async fn statuses_timeouts_and_refused_connections_are_errors_by_kind() {
     assert_eq!(report.errors_by_kind.get("timeout"), Some(&2));
     assert!(started.elapsed() < Duration::from_secs(2));
 
-    // A port nothing listens on (bound, then released).
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    // A port that refuses connections (bound, never listened on, held until the end).
+    let closed = testkit::ClosedPort::new();
+    let closed_port = closed.address();
     let report = run(
         plan(closed_port, "/"),
         closed_port,

@@ -2,7 +2,7 @@
 //! not become 1,000 time series: no metric attribute carries user input.
 
 use crate::support::{EXPORT_DEADLINE, LOAD};
-use e2e_checks::{prom_text, Protocol, StackBuilder, TracedClient};
+use e2e::{prom_text, Protocol, StackBuilder, TracedClient};
 use otlp_receiver::OtlpReceiver;
 use std::collections::BTreeSet;
 
@@ -173,7 +173,7 @@ async fn a_thousand_distinct_locations_and_addresses_stay_a_handful_of_series() 
             assert!(
                 family.series().len() <= MAX_SERIES,
                 "{} /metrics {}: {:?}",
-                process.binary,
+                process.name(),
                 family.name,
                 family.series()
             );
@@ -182,7 +182,7 @@ async fn a_thousand_distinct_locations_and_addresses_stay_a_handful_of_series() 
                     assert!(
                         !carries_input(value),
                         "{} /metrics {}: {label}={value}",
-                        process.binary,
+                        process.name(),
                         sample.name
                     );
                 }

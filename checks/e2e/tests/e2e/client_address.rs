@@ -2,7 +2,7 @@
 //! `X-Forwarded-For` only from a trusted proxy (`TRUSTED_PROXIES`, empty by
 //! default): anyone else would choose what is recorded about them.
 
-use e2e_checks::{Protocol, StackBuilder};
+use e2e::{Protocol, StackBuilder};
 use otlp_receiver::{OtlpReceiver, SpanKind};
 use std::time::Duration;
 

@@ -1,88 +1,20 @@
 //! One user request through the frontend, and everything the telemetry
-//! contract says must come out of it, over both OTLP transports.
+//! contract says must come out of it, over both OTLP transports. The
+//! contract is the registry in telemetry-schema/: every metric point, span,
+//! span event and log attribute the real binaries export is held to it.
 
 use crate::support::{
     assert_no_query_strings, assert_shared_resource, is_probe, one_span, EXPORT_DEADLINE, SERVICES,
 };
-use e2e_checks::{trace_id_from_page, Protocol, StackBuilder, LATENCY_BUCKETS};
+use e2e::{trace_id_from_page, Protocol, StackBuilder, LATENCY_BUCKETS};
 use otlp_receiver::{
-    MetricKind, OtlpReceiver, PointValue, Received, Span, SpanKind, StatusCode, Transport,
+    Attributes, MetricKind, OtlpReceiver, PointValue, Received, Span, SpanKind, StatusCode,
+    Transport, Value,
 };
 use std::collections::BTreeSet;
+use telemetry_registry::{Instrument, Observed, Registry};
 
 const BROWSER: &str = "Mozilla/5.0 (e2e browser)";
-
-/// Metric name, kind, unit and the exact attribute keys of its points, per the contract.
-struct MetricContract {
-    name: &'static str,
-    services: &'static [&'static str],
-    histogram: bool,
-    unit: &'static str,
-    keys: &'static [&'static str],
-}
-
-const METRICS: [MetricContract; 7] = [
-    MetricContract {
-        name: "http.server.request.duration",
-        services: &SERVICES,
-        histogram: true,
-        unit: "s",
-        keys: &[
-            "http.request.method",
-            "http.response.status_code",
-            "http.route",
-            "url.scheme",
-        ],
-    },
-    MetricContract {
-        name: "http.server.active_requests",
-        services: &SERVICES,
-        histogram: false,
-        unit: "{request}",
-        keys: &["http.request.method", "url.scheme"],
-    },
-    MetricContract {
-        name: "incoming.requests",
-        services: &SERVICES,
-        histogram: false,
-        unit: "{request}",
-        keys: &[],
-    },
-    MetricContract {
-        name: "http.client.request.duration",
-        services: &["frontend", "gateway"],
-        histogram: true,
-        unit: "s",
-        keys: &[
-            "http.request.method",
-            "http.response.status_code",
-            "server.address",
-            "server.port",
-        ],
-    },
-    MetricContract {
-        name: "geocoder.lookups",
-        services: &["geolocator-service"],
-        histogram: false,
-        unit: "{lookup}",
-        keys: &["geocoder.cached", "geocoder.result", "geocoder.source"],
-    },
-    MetricContract {
-        name: "iss.position.lookups",
-        services: &["iss-distance-service"],
-        histogram: false,
-        unit: "{lookup}",
-        keys: &["iss.position.fallback", "iss.position.source"],
-    },
-    // Present only where the live ISS API is called: checked by the /metrics test.
-    MetricContract {
-        name: "iss.requests",
-        services: &[],
-        histogram: false,
-        unit: "{request}",
-        keys: &["response.status"],
-    },
-];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_request_is_one_trace_with_linked_logs_and_contract_metrics_over_grpc() {
@@ -95,6 +27,7 @@ async fn one_request_is_one_trace_with_linked_logs_and_contract_metrics_over_htt
 }
 
 async fn one_request_end_to_end(protocol: Protocol, test_name: &str) {
+    let registry = Registry::load();
     let receiver = OtlpReceiver::start().unwrap();
     let stack = StackBuilder::new(test_name)
         .otlp(&receiver.endpoint(), protocol)
@@ -126,10 +59,8 @@ async fn one_request_end_to_end(protocol: Protocol, test_name: &str) {
                             .iter()
                             .any(|l| l.service_name() == *service)
                             && r.latest_total(service, "incoming.requests", &[]) >= 1.0
-                            && METRICS
-                                .iter()
-                                .filter(|m| m.services.contains(service))
-                                .all(|m| !r.metric_points(service, m.name).is_empty())
+                            && always_emitted_metrics(&registry, service)
+                                .all(|m| !r.metric_points(service, m).is_empty())
                     });
                 complete.then(|| r.clone())
             },
@@ -162,7 +93,8 @@ async fn one_request_end_to_end(protocol: Protocol, test_name: &str) {
     );
 
     assert_request_logs(&received, &trace_id, &spans);
-    assert_contract_metrics(&received);
+    assert_contract_metrics(&received, &registry);
+    assert_spans_and_logs_match_the_registry(&received, &spans, &registry);
     assert_shared_resource(&received, &SERVICES);
     for service in SERVICES {
         assert_eq!(
@@ -173,7 +105,7 @@ async fn one_request_end_to_end(protocol: Protocol, test_name: &str) {
     }
 }
 
-fn assert_trace_shape(spans: &[&Span], stack: &e2e_checks::Stack) {
+fn assert_trace_shape(spans: &[&Span], stack: &e2e::Stack) {
     assert_eq!(
         spans.len(),
         10,
@@ -287,7 +219,13 @@ fn assert_trace_shape(spans: &[&Span], stack: &e2e_checks::Stack) {
     }
     for span in spans {
         assert_eq!(span.status, StatusCode::Unset, "nothing failed: {span:#?}");
-        assert_eq!(span.scope.name, "iss-distance-app");
+        let expected = match span.kind {
+            SpanKind::Server => "telemetry::middleware",
+            SpanKind::Client => "telemetry::client",
+            _ => service_crate(span.service_name()),
+        };
+        assert_eq!(span.scope.name, expected, "{}", span.name);
+        assert!(!span.scope.version.is_empty(), "scopes are versioned");
     }
     for call in gateway_calls.iter().chain([&frontend_call]) {
         let url = call.attr_str("url.full").unwrap_or_default();
@@ -341,57 +279,98 @@ fn assert_request_logs(received: &Received, trace_id: &str, spans: &[&Span]) {
     }
 }
 
-fn assert_contract_metrics(received: &Received) {
-    for contract in &METRICS {
-        for service in contract.services {
-            let points = received.metric_points(service, contract.name);
-            assert!(!points.is_empty(), "{service} exports {}", contract.name);
-            for point in points {
-                assert_eq!(point.unit, contract.unit, "{service} {}", contract.name);
-                assert_eq!(point.scope.name, "iss-distance-app");
-                assert_eq!(
-                    point.temporality, 2,
-                    "{service} {} is cumulative (Prometheus needs it)",
-                    contract.name
-                );
-                let keys: Vec<&str> = point.attributes.keys().map(String::as_str).collect();
-                assert_eq!(
-                    keys, contract.keys,
-                    "{service} {} attribute keys",
-                    contract.name
-                );
-                match (&point.value, contract.histogram) {
-                    (
-                        PointValue::Histogram {
-                            bounds,
-                            bucket_counts,
-                            ..
-                        },
-                        true,
-                    ) => {
-                        assert_eq!(point.kind, MetricKind::Histogram);
-                        assert_eq!(
-                            bounds.as_slice(),
-                            LATENCY_BUCKETS,
-                            "{service} {} buckets",
-                            contract.name
-                        );
-                        assert_eq!(bucket_counts.len(), LATENCY_BUCKETS.len() + 1);
-                    }
-                    (PointValue::Int(_) | PointValue::Double(_), false) => {
-                        let monotonic = contract.name != "http.server.active_requests";
-                        assert_eq!(
-                            point.kind,
-                            MetricKind::Sum { monotonic },
-                            "{service} {}",
-                            contract.name
-                        );
-                    }
-                    (value, _) => panic!("{service} {}: unexpected {value:?}", contract.name),
-                }
+/// The metrics the registry says `service` records for every API request.
+fn always_emitted_metrics<'a>(
+    registry: &'a Registry,
+    service: &'a str,
+) -> impl Iterator<Item = &'a str> {
+    registry
+        .metrics
+        .iter()
+        .filter(move |m| m.emitted_by.get(service).map(String::as_str) == Some("always"))
+        .map(|m| m.name.as_str())
+}
+
+fn observed(attributes: &Attributes) -> Vec<(&str, Observed)> {
+    attributes
+        .iter()
+        .map(|(key, value)| {
+            let value = match value {
+                Value::String(s) => Observed::Str(s.clone()),
+                Value::Int(i) => Observed::Int(*i),
+                Value::Double(d) => Observed::Double(*d),
+                Value::Bool(b) => Observed::Bool(*b),
+                other => Observed::Other(other.to_string()),
+            };
+            (key.as_str(), value)
+        })
+        .collect()
+}
+
+fn instrument(kind: MetricKind) -> Option<Instrument> {
+    match kind {
+        MetricKind::Sum { monotonic: true } => Some(Instrument::Counter),
+        MetricKind::Sum { monotonic: false } => Some(Instrument::UpDownCounter),
+        MetricKind::Gauge => Some(Instrument::Gauge),
+        MetricKind::Histogram => Some(Instrument::Histogram),
+        MetricKind::ExponentialHistogram | MetricKind::Summary => None,
+    }
+}
+
+fn assert_contract_metrics(received: &Received, registry: &Registry) {
+    let mut problems = BTreeSet::new();
+    for point in &received.metrics {
+        let (service, name) = (point.service_name(), point.name.as_str());
+        let Some(instrument) = instrument(point.kind) else {
+            problems.insert(format!("{service} {name}: a {:?}", point.kind));
+            continue;
+        };
+        let attributes = observed(&point.attributes);
+        for problem in registry.check_metric(name, instrument, &point.unit, &attributes) {
+            problems.insert(format!("{service}: {problem}"));
+        }
+        let expected_scope = match name {
+            "http.client.request.duration" => "telemetry::client",
+            _ if name.starts_with("http.server.") || name == "incoming.requests" => {
+                "telemetry::middleware"
+            }
+            _ => service_crate(service),
+        };
+        if point.scope.name != expected_scope || point.scope.version.is_empty() {
+            problems.insert(format!(
+                "{service} {name}: scope {} {}",
+                point.scope.name, point.scope.version
+            ));
+        }
+        if point.temporality != 2 {
+            problems.insert(format!(
+                "{service} {name} is not cumulative (Prometheus needs it)"
+            ));
+        }
+        if let PointValue::Histogram {
+            bounds,
+            bucket_counts,
+            ..
+        } = &point.value
+        {
+            if bounds.as_slice() != LATENCY_BUCKETS || bucket_counts.len() != bounds.len() + 1 {
+                problems.insert(format!("{service} {name}: buckets {bounds:?}"));
             }
         }
     }
+    for service in SERVICES {
+        for name in always_emitted_metrics(registry, service) {
+            if received.metric_points(service, name).is_empty() {
+                problems.insert(format!(
+                    "{service} does not export {name}, which the registry says it always records"
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "the metrics disagree with telemetry-schema/: {problems:#?}"
+    );
     let api_point = |service: &str| {
         received
             .metric_points(service, "http.server.request.duration")
@@ -414,12 +393,6 @@ fn assert_contract_metrics(received: &Received) {
             api_point(service),
             "{service} timed the API request under route '/'"
         );
-        let names = received.metric_names(service);
-        let known: BTreeSet<&str> = METRICS.iter().map(|m| m.name).collect();
-        assert!(
-            names.is_subset(&known),
-            "{service} exports only contract metrics: {names:?}"
-        );
     }
     assert_eq!(
         received.latest_total(
@@ -440,4 +413,78 @@ fn assert_contract_metrics(received: &Received) {
         ),
         1.0
     );
+}
+
+fn registry_kind(kind: SpanKind) -> Option<telemetry_registry::SpanKind> {
+    use telemetry_registry::SpanKind as Kind;
+    match kind {
+        SpanKind::Server => Some(Kind::Server),
+        SpanKind::Client => Some(Kind::Client),
+        SpanKind::Internal => Some(Kind::Internal),
+        SpanKind::Producer => Some(Kind::Producer),
+        SpanKind::Consumer => Some(Kind::Consumer),
+        SpanKind::Unspecified => None,
+    }
+}
+
+/// Every span (probes included), span event and log record against the
+/// registry, and every span the registry says a service always starts is in
+/// the request's trace.
+fn assert_spans_and_logs_match_the_registry(
+    received: &Received,
+    trace: &[&Span],
+    registry: &Registry,
+) {
+    let mut problems = BTreeSet::new();
+    for span in &received.spans {
+        let Some(kind) = registry_kind(span.kind) else {
+            problems.insert(format!(
+                "{}: span {:?} has no kind",
+                span.service_name(),
+                span.name
+            ));
+            continue;
+        };
+        let events: Vec<(&str, Vec<(&str, Observed)>)> = span
+            .events
+            .iter()
+            .map(|e| (e.name.as_str(), observed(&e.attributes)))
+            .collect();
+        for problem in registry.check_span(kind, &span.name, &observed(&span.attributes), &events) {
+            problems.insert(format!("{}: {problem}", span.service_name()));
+        }
+    }
+    for log in &received.logs {
+        for problem in registry.check_log(&observed(&log.attributes)) {
+            problems.insert(format!("{}: {problem}", log.service_name()));
+        }
+    }
+    for definition in &registry.spans {
+        for (service, when) in &definition.emitted_by {
+            let found = trace.iter().any(|span| {
+                span.service_name() == service
+                    && registry_kind(span.kind) == Some(definition.kind)
+                    && definition.is_named(&span.name, |key| {
+                        span.attributes.get(key).map(ToString::to_string)
+                    })
+            });
+            if when == "always" && !found {
+                problems.insert(format!(
+                    "{service} started no {} span in the trace, which the registry says it always does",
+                    definition.id
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "the spans and logs disagree with telemetry-schema/: {problems:#?}"
+    );
+}
+
+/// The instrumentation scope of a service's own spans and metrics: its crate.
+fn service_crate(service_name: &str) -> &str {
+    service_name
+        .strip_suffix("-service")
+        .unwrap_or(service_name)
 }

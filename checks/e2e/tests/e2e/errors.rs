@@ -2,7 +2,7 @@
 //! leaves the server spans alone; a 5xx (a dead downstream) is the server's.
 
 use crate::support::{one_span, EXPORT_DEADLINE};
-use e2e_checks::{Protocol, StackBuilder, TracedClient};
+use e2e::{Protocol, StackBuilder, TracedClient};
 use otlp_receiver::{OtlpReceiver, Span, SpanKind, StatusCode};
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! `otlp` pushes, `prometheus` is `/metrics`, `none` is nothing, and lists mix
 //! them.
 
-use e2e_checks::{prom_text, Protocol, StackBuilder};
+use e2e::{prom_text, Protocol, StackBuilder};
 use otlp_receiver::OtlpReceiver;
 use std::time::Duration;
 

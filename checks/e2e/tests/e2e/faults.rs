@@ -3,7 +3,7 @@
 //! collector is back.
 
 use crate::support::{EXPORT_DEADLINE, LOAD, SERVICES};
-use e2e_checks::{percentile, Outcome, Protocol, Stack, StackBuilder, TracedClient};
+use e2e::{percentile, Outcome, Protocol, Stack, StackBuilder, TracedClient};
 use otlp_receiver::{Fault, OtlpReceiver};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -3,7 +3,7 @@
 //! growing with the load.
 
 use crate::support::LOAD;
-use e2e_checks::{Protocol, ServiceProcess, StackBuilder, TracedClient};
+use e2e::{Process, Protocol, StackBuilder, TracedClient};
 use otlp_receiver::{Fault, OtlpReceiver};
 
 /// Requests per phase. The first phase fills the span and log queues (2,048 each by default;
@@ -32,7 +32,7 @@ async fn memory_levels_off_under_load_while_the_collector_is_a_black_hole() {
 
     let client = TracedClient::new();
     let agent = "a".repeat(USER_AGENT_BYTES);
-    let phase = |process: &ServiceProcess| {
+    let phase = |process: &Process| {
         let url = format!("{}?latitude=48.85&longitude=2.35", process.url());
         let requests = (0..PHASE)
             .map(|_| (url.clone(), vec![("user-agent".to_owned(), agent.clone())]))

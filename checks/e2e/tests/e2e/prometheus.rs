@@ -2,8 +2,8 @@
 //! types, labels and bucket boundaries Prometheus and the dashboards rely on.
 //! No OTLP endpoint here: the pull path must work without a collector.
 
-use e2e_checks::prom_text::{self, Family};
-use e2e_checks::{StackBuilder, TracedClient, LATENCY_BUCKETS};
+use e2e::prom_text::{self, Family};
+use e2e::{StackBuilder, TracedClient, LATENCY_BUCKETS};
 use std::collections::BTreeMap;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -72,8 +72,8 @@ async fn every_service_serves_contract_metrics_in_a_valid_prometheus_exposition(
     for process in stack.processes() {
         let text = process.scrape().await;
         let families =
-            prom_text::parse(&text).unwrap_or_else(|e| panic!("{}: {e}\n{text}", process.binary));
-        let binary = process.binary;
+            prom_text::parse(&text).unwrap_or_else(|e| panic!("{}: {e}\n{text}", process.name()));
+        let binary = process.name();
 
         let duration = &families["http_server_request_duration_seconds"];
         assert_eq!(duration.kind, "histogram", "{binary}");

@@ -4,7 +4,7 @@
 //! which wins over the built-in default.
 
 use crate::support::EXPORT_DEADLINE;
-use e2e_checks::{prom_text, Protocol, StackBuilder};
+use e2e::{prom_text, Protocol, StackBuilder};
 use otlp_receiver::{OtlpReceiver, Received, Resource};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,7 @@
 //! service keeps serving and logging to stderr; `OTEL_TRACES_SAMPLER=always_off`
 //! drops spans but not logs and metrics.
 
-use e2e_checks::{prom_text, Protocol, StackBuilder};
+use e2e::{prom_text, Protocol, StackBuilder};
 use otlp_receiver::OtlpReceiver;
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ async fn otel_sdk_disabled_and_an_always_off_sampler_are_honoured() {
         let answer = reqwest::get(format!("{}?latitude=48.85&longitude=2.35", process.url()))
             .await
             .unwrap();
-        assert_eq!(answer.status(), 200, "{}", process.binary);
+        assert_eq!(answer.status(), 200, "{}", process.name());
     }
     let disabled_families = prom_text::parse(&disabled.scrape().await).expect("valid exposition");
     assert!(

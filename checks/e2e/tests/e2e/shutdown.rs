@@ -2,7 +2,7 @@
 //! has its spans and logs at the collector, and every service exits 0.
 
 use crate::support::{LOAD, SERVICES};
-use e2e_checks::{Outcome, Protocol, StackBuilder, TracedClient};
+use e2e::{Outcome, Protocol, StackBuilder, TracedClient};
 use otlp_receiver::{OtlpReceiver, SpanKind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -72,7 +72,7 @@ async fn sigterm_under_load(protocol: Protocol, test_name: &str) {
             status.code(),
             Some(0),
             "{} exits 0 after SIGTERM; stderr:\n{}",
-            process.binary,
+            process.name(),
             process.stderr()
         );
     }

@@ -1,6 +1,6 @@
 //! Assertions shared by the end-to-end tests.
 
-use e2e_checks::SERVICE_NAMES;
+use e2e::SERVICE_NAMES;
 use otlp_receiver::{Received, Resource, Span, SpanKind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;

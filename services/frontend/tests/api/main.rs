@@ -10,6 +10,8 @@ use url::Url;
 use wiremock::matchers::{method, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+mod properties;
+
 /// The frontend's own defaults, on an OS-chosen port, calling `gateway`.
 fn test_config(gateway: &Url) -> Config {
     Config::from_env(&EnvReader::from_pairs([
@@ -201,9 +203,9 @@ async fn gateway_errors_render_as_readable_messages_with_their_status() {
 
 #[tokio::test]
 async fn an_unreachable_gateway_is_a_502_page() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let gateway = Url::parse(&format!("http://{}/", closed.local_addr().unwrap())).unwrap();
-    drop(closed);
+    // Bound but never listening: connections are refused, and the port stays ours.
+    let closed = testkit::ClosedPort::new();
+    let gateway = Url::parse(&format!("http://{}/", closed.address())).unwrap();
     let app = startup::build(test_config(&gateway), MetricsRegistry::default()).unwrap();
     let address = format!("http://127.0.0.1:{}/?location=Paris", app.port());
     tokio::spawn(app.run_until_stopped());

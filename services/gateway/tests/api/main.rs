@@ -185,9 +185,9 @@ async fn a_failing_downstream_is_a_502() {
 
 #[tokio::test]
 async fn an_unreachable_downstream_is_a_fast_502() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = Url::parse(&format!("http://{}/", closed.local_addr().unwrap())).unwrap();
-    drop(closed);
+    // Bound but never listening: connections are refused, and the port stays ours.
+    let closed = testkit::ClosedPort::new();
+    let url = Url::parse(&format!("http://{}/", closed.address())).unwrap();
     let app = spawn_app_with(
         MockServer::start().await,
         MockServer::start().await,
@@ -243,7 +243,10 @@ async fn odd_locations_are_forwarded_safely_and_never_cause_a_5xx() {
     let asked_before = app.geolocator.received_requests().await.unwrap().len();
     let (status, body) = app.locate(&"x".repeat(10_000)).await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(body["error"], "Location is too long (at most 200 characters).");
+    assert_eq!(
+        body["error"],
+        "Location is too long (at most 200 characters)."
+    );
     let asked_after = app.geolocator.received_requests().await.unwrap().len();
     assert_eq!(asked_before, asked_after, "not forwarded");
 }

@@ -55,13 +55,9 @@ async fn auto_mode_falls_back_to_sgp4_on_every_live_failure() {
 
 #[tokio::test]
 async fn auto_mode_falls_back_when_the_api_refuses_connections() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = Url::parse(&format!(
-        "http://{}/iss-now.json",
-        closed.local_addr().unwrap()
-    ))
-    .unwrap();
-    drop(closed);
+    // Bound but never listening: connections are refused, and the port stays ours.
+    let closed = testkit::ClosedPort::new();
+    let url = Url::parse(&format!("http://{}/iss-now.json", closed.address())).unwrap();
     let app = spawn_app_with_api(PositionMode::Auto, MockServer::start().await, Some(url)).await;
     let (status, body) = app.get("latitude=10&longitude=20").await;
     assert_eq!(

@@ -1,24 +1,14 @@
 //! Property-based: no query string or form body, however hostile, gets a 5xx,
 //! kills a worker, or comes back as live markup.
 
-use frontend::{startup, Config};
+use super::test_config;
+use frontend::startup;
 use proptest::prelude::*;
 use service_common::strategies::query;
-use service_common::EnvReader;
 use telemetry::MetricsRegistry;
 use url::Url;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-/// The frontend's own defaults, on an OS-chosen port, calling `gateway`.
-fn test_config(gateway: &Url) -> Config {
-    Config::from_env(&EnvReader::from_pairs([
-        ("PORT", "0"),
-        ("GATEWAY_URL", gateway.as_str()),
-        ("GATEWAY_TIMEOUT_MS", "2000"),
-    ]))
-    .expect("valid test configuration")
-}
 
 /// The gateway double echoes nothing back but a fixed error, so any markup on the page came from our own echo of the input.
 async fn spawn_app() -> (String, MockServer) {

@@ -11,12 +11,12 @@
 //! builds whose resolver reads `/etc/hosts`; the machine's own file is never
 //! touched.
 
-use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 
-use crate::target_dir;
+use crate::{target_dir, Json};
+use testkit::Process;
 
 /// A compose host name and the loopback address it has in the tests.
 pub const HOSTS: &[(&str, Ipv4Addr)] = &[
@@ -63,7 +63,7 @@ impl Hosts {
     }
 
     /// Starts `program` in a private mount namespace with these hosts, its
-    /// stdout and stderr in `<dir>/<name>.log`.
+    /// stdout and stderr in `<dir>/<name>.log`, killed when dropped.
     pub fn spawn(
         &self,
         name: &str,
@@ -71,7 +71,7 @@ impl Hosts {
         args: &[String],
         env: &[(&str, String)],
         dir: &Path,
-    ) -> PlatformProcess {
+    ) -> Process {
         let mut command = Command::new("unshare");
         command.arg("--mount");
         if !is_root() {
@@ -91,7 +91,7 @@ impl Hosts {
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .envs(env.iter().map(|(k, v)| (k, v)));
-        PlatformProcess::spawn(name, command, dir)
+        Process::spawn(name, command, dir)
     }
 }
 
@@ -105,56 +105,28 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// A running process of a test (a platform component or a service), killed when dropped.
-pub struct PlatformProcess {
-    pub name: String,
-    child: Child,
-    log: PathBuf,
-}
-
-impl PlatformProcess {
-    /// Starts `command` with its stdout and stderr in `<dir>/<name>.log`.
-    pub fn spawn(name: &str, mut command: Command, dir: &Path) -> Self {
-        let log = dir.join(format!("{name}.log"));
-        let out = File::create(&log).expect("create the process log");
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().expect("clone the log handle"))
-            .stderr(out)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {name}: {e}"));
-        Self {
-            name: name.to_owned(),
-            child,
-            log,
-        }
+/// An instant query to the Prometheus at `base` (`http://host:port`); Err
+/// carries Prometheus' own error (a parse error, say) or the transport's.
+pub async fn prometheus_query(
+    client: &reqwest::Client,
+    base: &str,
+    expr: &str,
+) -> Result<Vec<Json>, String> {
+    let url = reqwest::Url::parse_with_params(&format!("{base}/api/v1/query"), [("query", expr)])
+        .map_err(|e| e.to_string())?;
+    let response = client.get(url).send().await.map_err(|e| e.to_string())?;
+    let status = response.status();
+    let body = response.text().await.map_err(|e| e.to_string())?;
+    let value: Json =
+        serde_json::from_str(&body).map_err(|e| format!("HTTP {status}: {e}: {body}"))?;
+    if value["status"] != "success" {
+        return Err(format!(
+            "HTTP {status}: {}: {}",
+            value["errorType"], value["error"]
+        ));
     }
-
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Panics with the process's own output if it has exited: a config error
-    /// fails the test with the component's message.
-    pub fn assert_running(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!(
-                "{} exited with {status}; its output:\n{}",
-                self.name,
-                self.log()
-            );
-        }
-    }
-
-    /// Kills the process and waits for it.
-    pub fn kill(&mut self) -> Option<ExitStatus> {
-        let _ = self.child.kill();
-        self.child.wait().ok()
-    }
-}
-
-impl Drop for PlatformProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
+    Ok(value["data"]["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default())
 }
