@@ -1,5 +1,6 @@
 //! Black-box tests of the gateway: the real app on port 0, geolocator and iss-distance replaced by wiremock.
 
+use api::GatewayAnswer;
 use gateway::{startup, Config};
 use serde_json::{json, Value};
 use service_common::EnvReader;
@@ -105,6 +106,8 @@ async fn the_answer_is_the_distance_plus_the_place() {
     let mut expected = distance();
     expected["place"] = paris();
     assert_eq!(body, expected);
+    let answer: GatewayAnswer = serde_json::from_value(body).expect("the contract's body");
+    assert_eq!(answer.place.name, "Paris, France");
 }
 
 #[tokio::test]

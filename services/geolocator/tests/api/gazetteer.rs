@@ -1,4 +1,5 @@
 use crate::helpers::spawn_app;
+use api::{Place, PlaceSource};
 use geolocator::config::GeocoderKind;
 
 #[tokio::test]
@@ -37,16 +38,11 @@ async fn well_known_cities_resolve_to_the_right_place() {
     for (query, name, latitude, longitude) in cases {
         let (status, body) = app.locate(query).await;
         assert_eq!(status, 200, "{query}: {body}");
-        assert_eq!(body["name"], name, "{query}");
-        assert_eq!(body["source"], "gazetteer", "{query}");
-        assert!(
-            (body["latitude"].as_f64().unwrap() - latitude).abs() < 0.1,
-            "{query}: {body}"
-        );
-        assert!(
-            (body["longitude"].as_f64().unwrap() - longitude).abs() < 0.1,
-            "{query}: {body}"
-        );
+        let place: Place = serde_json::from_value(body.clone()).expect("the contract's body");
+        assert_eq!(place.name, name, "{query}");
+        assert_eq!(place.source, PlaceSource::Gazetteer, "{query}");
+        assert!((place.latitude - latitude).abs() < 0.1, "{query}: {body}");
+        assert!((place.longitude - longitude).abs() < 0.1, "{query}: {body}");
     }
 }
 

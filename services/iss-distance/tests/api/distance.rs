@@ -1,4 +1,5 @@
 use crate::helpers::{iss_now, spawn_app};
+use api::{Distance, IssPosition, PositionSource};
 use iss_distance::config::PositionMode;
 use iss_distance::distance::geodesic_metres;
 use serde_json::Value;
@@ -59,19 +60,20 @@ async fn sgp4_mode_never_calls_the_api_and_answers_a_consistent_distance() {
         .as_secs() as i64;
     let (status, body) = app.get("latitude=-33.87&longitude=151.21").await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["source"], "sgp4");
-    let (lat, lon) = (
-        body["location"]["latitude"].as_f64().unwrap(),
-        body["location"]["longitude"].as_f64().unwrap(),
-    );
+    let answer: Distance = serde_json::from_value(body.clone()).expect("the contract's body");
+    assert_eq!(answer.source, PositionSource::Sgp4);
+    let IssPosition {
+        latitude: lat,
+        longitude: lon,
+    } = answer.location;
     assert!(
         lat.abs() <= 52.0 && lon.abs() <= 180.0,
         "ISS inclination bounds latitude: {body}"
     );
     assert!((lat, lon) != (0.0, 0.0));
     let expected = (geodesic_metres(-33.87, 151.21, lat, lon) / 10.0).round() / 100.0;
-    assert_eq!(body["distance"].as_f64().unwrap(), expected);
-    assert!((body["timestamp"].as_i64().unwrap() - before).abs() <= 2);
+    assert_eq!(answer.distance, expected);
+    assert!((answer.timestamp - before).abs() <= 2);
 }
 
 #[tokio::test]

@@ -21,9 +21,9 @@ const PORTS: [u16; 5] = [5000, 5001, 5002, 5003, 9090];
 const SCRIPT_DEADLINE: Duration = Duration::from_secs(60);
 
 fn bin_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_BIN_EXE_frontend"))
+    let dir = testkit::binary(testkit::Profile::Debug, "frontend")
         .parent()
-        .unwrap()
+        .expect("the target directory")
         .to_path_buf();
     for name in ["gateway", "geolocator", "iss-distance"] {
         assert!(
