@@ -1,6 +1,6 @@
 //! The tables of BENCHMARKS.md, rendered from [`Results`].
 
-use crate::results::{median, Measured, Results, VariantRun};
+use crate::results::{median, Measured, Results, Single, VariantRun};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -100,33 +100,59 @@ fn all_measured(results: &Results) -> Vec<&Measured> {
     all
 }
 
+/// `received/expected`, as the drop check compares them.
+fn of(received: i64, expected: i64) -> String {
+    format!("{received}/{expected}")
+}
+
+/// One Markdown table row from its cells.
+fn row<const N: usize>(cells: [String; N]) -> String {
+    format!("| {} |", cells.join(" | "))
+}
+
 fn latency_row(name: &str, measured: &Measured) -> String {
-    let r = &measured.report;
-    format!(
-        "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} % |",
-        r.requests,
-        r.errors,
-        ms(r.latency_ms.p50),
-        ms(r.latency_ms.p90),
-        ms(r.latency_ms.p99),
-        ms(r.latency_ms.p999),
-        ms(r.latency_ms.max),
-        format_args!("{:.0}", measured.cpu_us_per_request()),
-        measured.others_cpu_pct,
-    )
+    let (r, l) = (&measured.report, &measured.report.latency_ms);
+    row([
+        name.to_owned(),
+        r.requests.to_string(),
+        r.errors.to_string(),
+        ms(l.p50),
+        ms(l.p90),
+        ms(l.p99),
+        ms(l.p999),
+        ms(l.max),
+        format!("{:.0}", measured.cpu_us_per_request()),
+        format!("{:.0} %", measured.others_cpu_pct),
+    ])
 }
 
 fn throughput_row(name: &str, measured: &Measured) -> String {
-    let r = &measured.report;
-    format!(
-        "| {name} | {} | {:.0} | {} | {} | {} | {:.0} |",
-        r.concurrency.unwrap_or(0),
-        r.throughput_rps,
-        ms(r.latency_ms.p50),
-        ms(r.latency_ms.p99),
-        r.errors,
-        measured.cpu_us_per_request(),
-    )
+    let (r, l) = (&measured.report, &measured.report.latency_ms);
+    row([
+        name.to_owned(),
+        r.concurrency.unwrap_or(0).to_string(),
+        format!("{:.0}", r.throughput_rps),
+        ms(l.p50),
+        ms(l.p99),
+        r.errors.to_string(),
+        format!("{:.0}", measured.cpu_us_per_request()),
+    ])
+}
+
+/// A service alone: closed-loop throughput and latency beside the open-loop tail.
+fn single_row(single: &Single) -> String {
+    let (closed, open) = (&single.closed.report, &single.open.report.latency_ms);
+    row([
+        single.service.to_string(),
+        format!("{:.0}", closed.throughput_rps),
+        ms(closed.latency_ms.p50),
+        ms(closed.latency_ms.p99),
+        ms(open.p50),
+        ms(open.p99),
+        ms(open.p999),
+        ms(open.max),
+        format!("{:.0}", single.closed.cpu_us_per_request()),
+    ])
 }
 
 pub fn render(results: &Results, criterion_dir: &Path) -> String {
@@ -203,16 +229,16 @@ pub fn render(results: &Results, criterion_dir: &Path) -> String {
         let full_size = s.rate >= 1000.0 && s.e2e_seconds >= 60.0;
         let _ = writeln!(
             w,
-            "| zero spans, logs or metric points dropped at 1,000 req/s for 60 s | {} requests at {} req/s for {} s: spans {}/{}, logs {}/{}, `incoming.requests` {}/{} (received/expected){} | {} |",
+            "| zero spans, logs or metric points dropped at 1,000 req/s for 60 s | {} requests at {} req/s for {} s: spans {}, logs {}, `incoming.requests` {} (received/expected){} | {} |",
             drops.requests,
             s.rate,
             s.e2e_seconds,
-            total(&drops.received.spans),
-            total(&drops.expected.spans),
-            total(&drops.received.logs),
-            total(&drops.expected.logs),
-            total(&drops.received.incoming_requests),
-            total(&drops.expected.incoming_requests),
+            of(total(&drops.received.spans), total(&drops.expected.spans)),
+            of(total(&drops.received.logs), total(&drops.expected.logs)),
+            of(
+                total(&drops.received.incoming_requests),
+                total(&drops.expected.incoming_requests)
+            ),
             if full_size { "" } else { " (not the full rate or duration)" },
             if full_size { verdict(mismatches.is_empty()) } else if mismatches.is_empty() { "ok (smoke)" } else { "**failed**" }
         );
@@ -310,17 +336,19 @@ pub fn render(results: &Results, criterion_dir: &Path) -> String {
             };
             let _ = writeln!(
                 w,
-                "| {service} | {} · {} | {} / {} | {} / {} | {} / {} | {} / {} |",
+                "| {service} | {} · {} | {} | {} | {} | {} |",
                 g(&d.per_request.spans),
                 g(&d.per_request.logs),
-                g(&d.received.spans),
-                g(&d.expected.spans),
-                g(&d.received.logs),
-                g(&d.expected.logs),
-                g(&d.received.incoming_requests),
-                g(&d.expected.incoming_requests),
-                g(&d.received.server_durations),
-                g(&d.expected.server_durations),
+                of(g(&d.received.spans), g(&d.expected.spans)),
+                of(g(&d.received.logs), g(&d.expected.logs)),
+                of(
+                    g(&d.received.incoming_requests),
+                    g(&d.expected.incoming_requests)
+                ),
+                of(
+                    g(&d.received.server_durations),
+                    g(&d.expected.server_durations)
+                ),
             );
         }
         let _ = writeln!(w);
@@ -334,21 +362,7 @@ pub fn render(results: &Results, criterion_dir: &Path) -> String {
             s.concurrency, s.rate
         );
         for single in &results.single {
-            let c = &single.closed.report;
-            let o = &single.open.report;
-            let _ = writeln!(
-                w,
-                "| {} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} |",
-                single.service,
-                c.throughput_rps,
-                ms(c.latency_ms.p50),
-                ms(c.latency_ms.p99),
-                ms(o.latency_ms.p50),
-                ms(o.latency_ms.p99),
-                ms(o.latency_ms.p999),
-                ms(o.latency_ms.max),
-                single.closed.cpu_us_per_request(),
-            );
+            let _ = writeln!(w, "{}", single_row(single));
         }
         let _ = writeln!(w, "\nReproduce: {}\n", command("single"));
     }
