@@ -250,6 +250,13 @@ fn assert_request_logs(received: &Received, trace_id: &str, spans: &[&Span]) {
             .unwrap_or_else(|| panic!("{service} logged the request in its trace: {logs:#?}"));
         assert_eq!(log.body, "received request from IP address 127.0.0.1");
         assert_eq!(
+            log.attributes
+                .get("client.address")
+                .and_then(|v| v.as_str()),
+            Some("127.0.0.1"),
+            "{service}: the address is a log attribute, not only text: {log:#?}"
+        );
+        assert_eq!(
             log.span_id.as_deref(),
             Some(server.span_id.as_str()),
             "{service}: the log points at its server span"

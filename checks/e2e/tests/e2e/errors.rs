@@ -129,6 +129,14 @@ async fn a_4xx_leaves_server_spans_unmarked_and_a_5xx_marks_the_gateway_span_wit
         "{error_log:#?}"
     );
     assert_eq!(error_log.severity_number, 17, "SeverityNumber ERROR");
+    assert_eq!(
+        error_log
+            .attributes
+            .get("error.type")
+            .and_then(|v| v.as_str()),
+        Some("connect"),
+        "the failure's kind is a log attribute: {error_log:#?}"
+    );
     assert_eq!(error_log.span_id.as_deref(), Some(gateway.span_id.as_str()));
 
     let failures = receiver
