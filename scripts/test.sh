@@ -29,4 +29,5 @@ cargo test --workspace
 target=${CARGO_TARGET_DIR:-target}
 "$target/debug/bench" --smoke --bin-dir "$target/debug" --out "$target/bench-smoke" >/dev/null  # harness smoke: seconds per scenario, no timing assertions
 scripts/check-platform.sh --skip-cargo-tests  # cargo test above ran the platform tests
+python3 -m unittest discover -s scripts/data -p 'test_*.py'  # the TLE refresh script, offline
 scripts/check-licenses.py

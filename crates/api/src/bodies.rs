@@ -45,6 +45,20 @@ pub struct Distance {
     pub source: PositionSource,
     /// Unix seconds of the position.
     pub timestamp: i64,
+    /// With `source: sgp4`: the orbital elements the position was propagated
+    /// from. Their age is what makes it an estimate (SGP4 drifts by kilometres
+    /// a day, more at every reboost).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elements: Option<OrbitalElements>,
+}
+
+/// The ISS's two-line elements an SGP4 position comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrbitalElements {
+    /// When the elements were measured, RFC 3339 in UTC.
+    pub epoch: String,
+    /// Days from `epoch` to the position's time.
+    pub age_days: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -103,6 +117,10 @@ mod tests {
                 },
                 source: PositionSource::Sgp4,
                 timestamp: 1_700_000_000,
+                elements: Some(OrbitalElements {
+                    epoch: "2023-11-10T00:00:00Z".into(),
+                    age_days: 4.56,
+                }),
             },
             place: Place {
                 latitude: 48.85,
@@ -116,6 +134,7 @@ mod tests {
             "location": {"latitude": -12.5, "longitude": 100.25},
             "source": "sgp4",
             "timestamp": 1_700_000_000,
+            "elements": {"epoch": "2023-11-10T00:00:00Z", "age_days": 4.56},
             "place": {"latitude": 48.85, "longitude": 2.35, "name": "Paris, France", "source": "gazetteer"},
         });
         assert_eq!(serde_json::to_value(&answer).unwrap(), expected);

@@ -10,7 +10,8 @@ mod bodies;
 mod query;
 
 pub use bodies::{
-    Distance, ErrorBody, GatewayAnswer, IssPosition, Place, PlaceSource, PositionSource,
+    Distance, ErrorBody, GatewayAnswer, IssPosition, OrbitalElements, Place, PlaceSource,
+    PositionSource,
 };
 pub use query::{
     describe_rejected_query, CoordinatesQuery, Latitude, LocationQuery, LocationText, Longitude,

@@ -2,7 +2,7 @@
 //! Everything that came from a user or a service is escaped.
 
 use crate::html::escape;
-use api::{GatewayAnswer, PositionSource};
+use api::{Distance, GatewayAnswer, PositionSource};
 use url::Url;
 
 /// The land masses (Natural Earth 110m, public domain) as one SVG path in an
@@ -73,17 +73,44 @@ svg {{ width: 100%; height: auto; border: 1px solid #d0d7de; }}
     )
 }
 
+/// Elements older than this make the estimate rough, and the page says so plainly.
+const FRESH_ELEMENTS_DAYS: f64 = 7.0;
+
+/// Where the position comes from, and for an SGP4 estimate how old its elements are.
+fn position_note(distance: &Distance) -> String {
+    let elements = match (distance.source, &distance.elements) {
+        (PositionSource::Live, _) => return "Position from the live ISS API.".to_owned(),
+        (PositionSource::Sgp4, None) => {
+            return "Estimated position: computed by SGP4 from the ISS orbital elements (the live API was not used or not available).".to_owned()
+        }
+        (PositionSource::Sgp4, Some(elements)) => elements,
+    };
+    let days = elements.age_days;
+    let epoch = elements.epoch.get(..10).unwrap_or(&elements.epoch);
+    let age = if days < 1.0 {
+        "less than a day old".to_owned()
+    } else {
+        format!("{days:.0} days old")
+    };
+    if days > FRESH_ELEMENTS_DAYS {
+        format!(
+            "Rough estimate: computed by SGP4 from ISS orbital elements that are {age} (epoch {epoch}). SGP4's error grows by kilometres a day and jumps at every reboost, so the ISS may be hundreds or thousands of kilometres from this point."
+        )
+    } else {
+        format!(
+            "Estimated position: computed by SGP4 from ISS orbital elements that are {age} (epoch {epoch}); the live API was not used or not available."
+        )
+    }
+}
+
 fn answer_html(answer: &GatewayAnswer) -> String {
     let (iss, place) = (&answer.distance.location, &answer.place);
     let (iss_x, iss_y) = project(iss.latitude, iss.longitude);
     let (place_x, place_y) = project(place.latitude, place.longitude);
-    let source = match answer.distance.source {
-        PositionSource::Live => "Position from the live ISS API.",
-        PositionSource::Sgp4 => "Position computed by SGP4 from the ISS orbital elements (the live API was not used or not available).",
-    };
+    let source = escape(&position_note(&answer.distance));
     format!(
         r##"<p id="answer" class="answer">The ISS is at {iss_lat:.2}, {iss_lon:.2}. It is {distance} km from {place}.</p>
-<p class="note">{source}</p>
+<p id="position-source" class="note">{source}</p>
 <svg id="map" viewBox="0 0 360 180" role="img" aria-label="World map with the ISS and {place}">
 <rect width="360" height="180" fill="#dbeafe"/>
 <path d="{land}" fill="#cbd5c0" stroke="#94a38a" stroke-width="0.2"/>
@@ -151,6 +178,36 @@ pub fn grafana_trace_link(grafana: &Url, trace_id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_estimate_says_how_old_its_elements_are_and_warns_past_a_week() {
+        let sgp4 = |age_days: f64| Distance {
+            distance: 1.0,
+            location: api::IssPosition {
+                latitude: 0.0,
+                longitude: 0.0,
+            },
+            source: PositionSource::Sgp4,
+            timestamp: 0,
+            elements: Some(api::OrbitalElements {
+                epoch: "2026-10-09T12:00:00Z".into(),
+                age_days,
+            }),
+        };
+        let fresh = position_note(&sgp4(2.4));
+        assert!(fresh.starts_with("Estimated position"), "{fresh}");
+        assert!(fresh.contains("2 days old (epoch 2026-10-09)"), "{fresh}");
+        let stale = position_note(&sgp4(54.2));
+        assert!(stale.starts_with("Rough estimate"), "{stale}");
+        assert!(stale.contains("54 days old"), "{stale}");
+        assert!(position_note(&sgp4(0.3)).contains("less than a day old"));
+        let live = Distance {
+            source: PositionSource::Live,
+            elements: None,
+            ..sgp4(0.0)
+        };
+        assert_eq!(position_note(&live), "Position from the live ISS API.");
+    }
 
     #[test]
     fn numbers_get_thousands_separators() {

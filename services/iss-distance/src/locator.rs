@@ -20,13 +20,15 @@ static POSITION_LOOKUPS: LazyLock<Counter<u64>> = LazyLock::new(|| {
         .build()
 });
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct IssFix {
     pub latitude: f64,
     pub longitude: f64,
     pub source: PositionSource,
     /// Unix seconds of the position.
     pub timestamp: i64,
+    /// The elements an SGP4 position was propagated from (none for a live position).
+    pub elements: Option<api::OrbitalElements>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,14 +92,14 @@ impl IssLocator {
             longitude: fix.longitude.degrees(),
             source: PositionSource::Live,
             timestamp: fix.timestamp.unwrap_or_else(|| now().trunc() as i64),
+            elements: None,
         })
     }
 
     fn propagate(&self, fallback: bool) -> Result<IssFix, Sgp4Error> {
         let at = now();
-        let point = self
-            .model
-            .get()
+        let model = self.model.get();
+        let point = model
             .subpoint_at(at)
             .inspect_err(|error| log::error!("{error}"))?;
         count(PositionSource::Sgp4, fallback);
@@ -106,6 +108,7 @@ impl IssLocator {
             longitude: point.longitude,
             source: PositionSource::Sgp4,
             timestamp: at.trunc() as i64,
+            elements: Some(model.elements_at(at)),
         })
     }
 }

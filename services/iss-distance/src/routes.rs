@@ -38,6 +38,7 @@ async fn distance(
                 },
                 source: iss.source,
                 timestamp: iss.timestamp,
+                elements: iss.elements,
             })
         })
         .await?;

@@ -70,6 +70,19 @@ impl Sgp4Model {
         self.elements.datetime.and_utc().timestamp_micros() as f64 / 1e6
     }
 
+    /// The elements as the API states them for a position at `unix_seconds`: their epoch and age.
+    pub fn elements_at(&self, unix_seconds: f64) -> api::OrbitalElements {
+        let age_days = (unix_seconds - self.epoch_unix_seconds()) / 86_400.0;
+        api::OrbitalElements {
+            epoch: self
+                .elements
+                .datetime
+                .and_utc()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            age_days: (age_days * 100.0).round() / 100.0,
+        }
+    }
+
     /// Where the ISS is above the Earth at `unix_seconds`.
     pub fn subpoint_at(&self, unix_seconds: f64) -> Result<SubPoint, Sgp4Error> {
         let micros = (unix_seconds * 1e6).round();

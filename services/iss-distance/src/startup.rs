@@ -17,6 +17,7 @@ const MAX_ISS_RESPONSE_BYTES: usize = 64 * 1024;
 
 pub fn build(config: Config, metrics: MetricsRegistry) -> io::Result<Application> {
     let model = CurrentModel::new(load_model(&config)?);
+    tle_refresh::observe_elements_age(&model);
     let user_agent = service_common::user_agent(&crate::SERVICE);
     if let Some(url) = config.tle_url.clone() {
         tle_refresh::spawn_refresher(

@@ -4,9 +4,37 @@
 //! keeps the current TLE and logs a warning.
 
 use crate::sgp4_model::{CurrentModel, Sgp4Model};
-use std::time::Duration;
+use opentelemetry::metrics::ObservableGauge;
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use telemetry::client::{TracedClient, UpstreamError};
 use url::Url;
+
+/// Registered once per process; the SDK calls it at each collection.
+static ELEMENTS_AGE: OnceLock<ObservableGauge<f64>> = OnceLock::new();
+
+/// `iss.tle.age`: seconds since the epoch of the elements in use, observed at
+/// each collection, so an alert can say the estimate has gone stale.
+pub fn observe_elements_age(model: &CurrentModel) {
+    let model = model.clone();
+    ELEMENTS_AGE.get_or_init(|| {
+        crate::INSTRUMENTATION
+            .meter()
+            .f64_observable_gauge("iss.tle.age")
+            .with_unit("s")
+            .with_description(
+                "Age of the ISS orbital elements (TLE) that SGP4 positions are propagated from.",
+            )
+            .with_callback(move |observer| {
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|elapsed| elapsed.as_secs_f64())
+                    .unwrap_or_default();
+                observer.observe(now - model.epoch_unix_seconds(), &[]);
+            })
+            .build()
+    });
+}
 
 /// A TLE is three short lines.
 pub const MAX_TLE_RESPONSE_BYTES: usize = 4 * 1024;

@@ -69,6 +69,7 @@ fn answer(place_name: &str) -> Value {
     json!({
         "distance": 7301.254, "location": { "latitude": 12.3456, "longitude": -45.6789 }, "source": "sgp4",
         "timestamp": 1_700_000_000,
+        "elements": { "epoch": "2023-10-30T06:00:00Z", "age_days": 15.3 },
         "place": { "latitude": 48.85, "longitude": 2.35, "name": place_name, "source": "gazetteer" }
     })
 }
@@ -117,6 +118,10 @@ async fn a_place_gets_the_answer_sentence_and_the_map() {
         assert!(
             html.contains("SGP4"),
             "the page says where the position came from"
+        );
+        assert!(
+            html.contains("Rough estimate") && html.contains("15 days old (epoch 2023-10-30)"),
+            "the page says the position is an estimate from two-week-old elements: {html}"
         );
     }
 }

@@ -68,7 +68,8 @@ fn paris() -> Value {
 }
 
 fn distance() -> Value {
-    json!({ "distance": 1234.56, "location": { "latitude": 10.5, "longitude": -20.25 }, "source": "sgp4", "timestamp": 1_700_000_000 })
+    json!({ "distance": 1234.56, "location": { "latitude": 10.5, "longitude": -20.25 }, "source": "sgp4", "timestamp": 1_700_000_000,
+            "elements": { "epoch": "2023-11-10T00:00:00Z", "age_days": 4.56 } })
 }
 
 async fn geolocator_answers(app: &TestApp, response: ResponseTemplate) {
@@ -108,6 +109,11 @@ async fn the_answer_is_the_distance_plus_the_place() {
     assert_eq!(body, expected);
     let answer: GatewayAnswer = serde_json::from_value(body).expect("the contract's body");
     assert_eq!(answer.place.name, "Paris, France");
+    let elements = answer
+        .distance
+        .elements
+        .expect("the estimate's elements pass through");
+    assert_eq!(elements.age_days, 4.56);
 }
 
 #[tokio::test]

@@ -44,6 +44,7 @@ async fn live_mode_answers_the_reference_distance_to_the_live_position() {
     assert_eq!(body["location"]["longitude"], pair["lon2_deg"]);
     assert_eq!(body["source"], "live");
     assert_eq!(body["timestamp"], 1_700_000_000);
+    assert_eq!(body.get("elements"), None, "a live position is no estimate");
 }
 
 #[tokio::test]
@@ -74,6 +75,14 @@ async fn sgp4_mode_never_calls_the_api_and_answers_a_consistent_distance() {
     let expected = (geodesic_metres(-33.87, 151.21, lat, lon) / 10.0).round() / 100.0;
     assert_eq!(answer.distance, expected);
     assert!((answer.timestamp - before).abs() <= 2);
+    // An estimate says what it is estimated from: the shipped elements, and how old they are.
+    let elements = answer.elements.expect("an SGP4 answer states its elements");
+    assert_eq!(elements.epoch, "2026-10-09T19:42:49Z");
+    let expected_age = (answer.timestamp as f64 - 1_791_574_969.139) / 86_400.0;
+    assert!(
+        (elements.age_days - expected_age).abs() < 0.01,
+        "{elements:?}"
+    );
 }
 
 #[tokio::test]
