@@ -2,7 +2,8 @@
 # Builds the real platform binaries the tests run, from the Go module proxy:
 #   - the OpenTelemetry Collector distribution of otel-collector/builder-config.yaml
 #     (Collector Builder), the same one the compose image builds;
-#   - Prometheus and promtool 3.14 from the module github.com/prometheus/prometheus.
+#   - Prometheus and promtool 3.14 from the module github.com/prometheus/prometheus;
+#   - Helm 4 from the module helm.sh/helm/v4 (renders and lints deploy/helm/).
 # Each build is cached outside the clone, keyed by version (and, for the
 # collector, by the manifest's content), so a rerun costs seconds. The binaries
 # are linked into target/platform-tools/ (under $CARGO_TARGET_DIR when set),
@@ -16,6 +17,8 @@ COLLECTOR_VERSION=0.159.0
 # Prometheus 3.x is published as Go module versions v0.3XX.Y (3.14.0 = v0.314.0).
 PROMETHEUS_VERSION=3.14.0
 PROMETHEUS_MODULE_VERSION=v0.314.0
+# The newest helm.sh/helm/v4 tag on the module proxy when pinned; it needs Go >= 1.26.
+HELM_VERSION=4.3.2
 
 cache=${ISS_PLATFORM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iss-distance-app/platform-tools}
 out=${CARGO_TARGET_DIR:-target}/platform-tools
@@ -73,8 +76,27 @@ if [[ ! -x "$prometheus_dir/prometheus" || ! -x "$prometheus_dir/promtool" ]]; t
     trap - EXIT
 fi
 
+helm_dir="$cache/helm-${HELM_VERSION}"
+if [[ ! -x "$helm_dir/helm" ]]; then
+    echo "== building Helm ${HELM_VERSION} (cached in $helm_dir; a few minutes, once)"
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    # The module has no replace directives, so `go install` works; the -X flags
+    # set what `helm version` prints, as Helm's own Makefile does.
+    GOBIN="$work/bin" go install -trimpath \
+        -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=v${HELM_VERSION} -X helm.sh/helm/v4/internal/version.gitTreeState=clean" \
+        "helm.sh/helm/v4/cmd/helm@v${HELM_VERSION}"
+    mkdir -p "$helm_dir"
+    cp "$work/bin/helm" "$helm_dir/helm.tmp"
+    mv "$helm_dir/helm.tmp" "$helm_dir/helm"
+    rm -rf "$work"
+    trap - EXIT
+fi
+
 ln -sf "$collector_dir/otelcol-iss" "$out/otelcol-iss"
 ln -sf "$prometheus_dir/prometheus" "$out/prometheus"
 ln -sf "$prometheus_dir/promtool" "$out/promtool"
+ln -sf "$helm_dir/helm" "$out/helm"
 "$out/otelcol-iss" --version
 "$out/prometheus" --version 2>&1 | head -n1
+"$out/helm" version --short

@@ -349,7 +349,8 @@ fn assert_contract_metrics(received: &Received, registry: &Registry) {
                 point.scope.name, point.scope.version
             ));
         }
-        if point.temporality != 2 {
+        // Gauges have no temporality; sums and histograms must be cumulative.
+        if point.kind != MetricKind::Gauge && point.temporality != 2 {
             problems.insert(format!(
                 "{service} {name} is not cumulative (Prometheus needs it)"
             ));
