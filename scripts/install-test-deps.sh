@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine (run as root):
 # Debian's Prometheus and promtool (the local run without Docker), headless
-# Chromium and ChromeDriver, the Rust lint tools, and then builds the real
+# Chromium and ChromeDriver, the Rust lint tools, Schemathesis (PyPI), and then builds the real
 # OpenTelemetry Collector and Prometheus 3.14 with Go (cached by version; see
 # scripts/build-platform-tools.sh). Go >= 1.25 must be installed already:
 # Debian's own Go is too old for the collector.
@@ -15,6 +15,12 @@ fi
 if command -v rustup >/dev/null; then
   rustup component add rustfmt clippy >/dev/null 2>&1 || true
 fi
+# Schemathesis (the `st` command) drives each JSON API from its OpenAPI document.
+schemathesis_version=4.32.5
+if ! st --version 2>/dev/null | grep -q "$schemathesis_version"; then
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "schemathesis==$schemathesis_version"
+fi
+st --version
 prometheus --version 2>&1 | head -1
 chromium --version
 command -v go >/dev/null || { echo "Go >= 1.25 is needed to build the collector and Prometheus 3.14: https://go.dev/doc/install" >&2; exit 1; }

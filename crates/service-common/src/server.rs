@@ -126,6 +126,42 @@ where
         .get(handler)
 }
 
+/// `GET /openapi.json`: the service's OpenAPI document, rendered once.
+pub fn openapi_json(document: &utoipa::openapi::OpenApi) -> impl HttpServiceFactory {
+    let json = document
+        .to_json()
+        .expect("an OpenAPI document built from types always serializes");
+    web::resource("/openapi.json").get(move || {
+        let json = json.clone();
+        async move {
+            HttpResponse::Ok()
+                .content_type("application/json")
+                .body(json)
+        }
+    })
+}
+
+/// The status codes `document` promises for `GET path`: what a test must be able to reach.
+pub fn documented_statuses(
+    document: &utoipa::openapi::OpenApi,
+    path: &str,
+) -> std::collections::BTreeSet<u16> {
+    document
+        .paths
+        .paths
+        .get(path)
+        .and_then(|item| item.get.as_ref())
+        .map(|operation| {
+            operation
+                .responses
+                .responses
+                .keys()
+                .filter_map(|code| code.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 async fn refuse_long_queries(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,

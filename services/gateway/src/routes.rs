@@ -3,14 +3,40 @@
 use crate::downstream::{coordinates_of, Geolocator, IssDistance};
 use crate::error::ApiError;
 use actix_web::web;
-use api::{GatewayAnswer, LocationQuery};
+use api::{ErrorBody, GatewayAnswer, LocationQuery};
 use telemetry::client::UpstreamError;
+use utoipa::OpenApi;
+
+/// The gateway's OpenAPI document, served at `/openapi.json`.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "gateway",
+        description = "How far the ISS is from a named place: geolocator, then iss-distance."
+    ),
+    paths(distance_from_place)
+)]
+pub struct ApiDoc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(service_common::api_get("/", distance_from_place));
+    cfg.service(service_common::api_get("/", distance_from_place))
+        .service(service_common::openapi_json(&ApiDoc::openapi()));
 }
 
-async fn distance_from_place(
+/// The distance from the place to the point below the ISS, with the place.
+#[utoipa::path(
+    get,
+    path = "/",
+    params(LocationQuery),
+    responses(
+        (status = 200, description = "The distance, the ISS position and the place", body = GatewayAnswer),
+        (status = 400, description = "No location, a blank or repeated one, or one longer than 200 characters (checked here and by geolocator)", body = ErrorBody),
+        (status = 404, description = "geolocator knows no such place (its answer, passed through)", body = ErrorBody),
+        (status = 502, description = "geolocator or iss-distance is unreachable or failed", body = ErrorBody),
+        (status = 504, description = "geolocator or iss-distance did not answer in time", body = ErrorBody),
+    )
+)]
+pub async fn distance_from_place(
     query: web::Query<LocationQuery>,
     geolocator: web::Data<Geolocator>,
     iss_distance: web::Data<IssDistance>,

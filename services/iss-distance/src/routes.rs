@@ -5,13 +5,38 @@ use crate::error::ApiError;
 use crate::locator::IssLocator;
 use crate::INSTRUMENTATION;
 use actix_web::web;
-use api::{CoordinatesQuery, Distance, IssPosition};
+use api::{CoordinatesQuery, Distance, ErrorBody, IssPosition};
+use utoipa::OpenApi;
+
+/// iss-distance's OpenAPI document, served at `/openapi.json`.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "iss-distance",
+        description = "How far the point on Earth below the ISS is from a given point (WGS84 geodesic)."
+    ),
+    paths(distance)
+)]
+pub struct ApiDoc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(service_common::api_get("/", distance));
+    cfg.service(service_common::api_get("/", distance))
+        .service(service_common::openapi_json(&ApiDoc::openapi()));
 }
 
-async fn distance(
+/// The distance from the point to the point below the ISS.
+#[utoipa::path(
+    get,
+    path = "/",
+    params(CoordinatesQuery),
+    responses(
+        (status = 200, description = "The distance and the ISS position; an SGP4 estimate states its orbital elements and their age", body = Distance),
+        (status = 400, description = "Missing, empty, non-numeric, non-finite, repeated or out-of-range coordinates", body = ErrorBody),
+        (status = 502, description = "No position: the live ISS API failed (ISS_POSITION_SOURCE=live) or SGP4 could not propagate", body = ErrorBody),
+        (status = 504, description = "The live ISS API did not answer in time (ISS_POSITION_SOURCE=live)", body = ErrorBody),
+    )
+)]
+pub async fn distance(
     query: web::Query<CoordinatesQuery>,
     locator: web::Data<IssLocator>,
 ) -> Result<web::Json<Distance>, ApiError> {

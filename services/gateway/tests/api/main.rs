@@ -10,6 +10,8 @@ use url::Url;
 use wiremock::matchers::{method, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+mod openapi;
+
 struct TestApp {
     address: String,
     geolocator: MockServer,

@@ -3,4 +3,5 @@
 mod gazetteer;
 mod helpers;
 mod nominatim;
+mod openapi;
 mod properties;

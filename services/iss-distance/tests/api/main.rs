@@ -4,5 +4,6 @@ mod distance;
 mod failures;
 mod health;
 mod helpers;
+mod openapi;
 mod properties;
 mod tle_refresh;
