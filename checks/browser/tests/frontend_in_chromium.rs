@@ -184,8 +184,85 @@ async fn a_place_typed_into_the_form_gets_the_distance_sentence_and_a_map_with_b
             .is_some_and(|id| id[1] != *"0".repeat(32)),
         "the trace link carries no trace id: {href}"
     );
+    assert_map_explains_itself(client).await;
     save_screenshot(client, "frontend-answer.png").await;
+
+    // On a phone-width screen the page still fits: no sideways scrolling, the map scales down.
+    client
+        .set_window_size(390, 1100)
+        .await
+        .expect("resize to a phone's width");
+    let (page_width, viewport_width, map_width): (f64, f64, f64) = {
+        let sizes = client
+            .execute(
+                "const map = document.querySelector('svg#map').getBoundingClientRect();\
+                 return [document.documentElement.scrollWidth, window.innerWidth, map.width];",
+                vec![],
+            )
+            .await
+            .expect("measure the page");
+        let number = |i: usize| sizes[i].as_f64().unwrap_or(f64::NAN);
+        (number(0), number(1), number(2))
+    };
+    assert!(
+        viewport_width <= 400.0,
+        "the window is phone-sized: {viewport_width}"
+    );
+    assert!(
+        page_width <= viewport_width && map_width <= viewport_width,
+        "at phone width the page ({page_width}) or the map ({map_width}) is wider than the screen ({viewport_width})"
+    );
+    assert_map_explains_itself(client).await;
+    save_screenshot(client, "frontend-answer-phone.png").await;
     browser.close().await;
+}
+
+/// The map says what it shows: an accessible title and description, the
+/// ground track and the shortest path drawn, and a visible legend naming them.
+async fn assert_map_explains_itself(client: &Client) {
+    let title = client
+        .find(Locator::Css("svg#map > title#map-title"))
+        .await
+        .expect("the map has a title")
+        .html(true)
+        .await
+        .unwrap();
+    assert!(title.contains("ISS"), "{title}");
+    let described = client
+        .find(Locator::Css("svg#map"))
+        .await
+        .unwrap()
+        .attr("aria-labelledby")
+        .await
+        .unwrap();
+    assert_eq!(described.as_deref(), Some("map-title map-desc"));
+    for drawn in ["#ground-track polyline", "#shortest-path polyline"] {
+        assert!(
+            !client
+                .find_all(Locator::Css(drawn))
+                .await
+                .unwrap()
+                .is_empty(),
+            "the map draws {drawn}"
+        );
+    }
+    let legend = client
+        .find(Locator::Css("ul#map-legend"))
+        .await
+        .expect("the map has a legend");
+    assert!(
+        legend.is_displayed().await.unwrap(),
+        "the legend is visible"
+    );
+    let text = legend.text().await.unwrap();
+    for entry in [
+        "The ISS now",
+        "São Paulo",
+        "Predicted ground track",
+        "Shortest path",
+    ] {
+        assert!(text.contains(entry), "the legend names {entry}: {text}");
+    }
 }
 
 #[tokio::test]

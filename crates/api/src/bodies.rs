@@ -51,6 +51,11 @@ pub struct Distance {
     /// a day, more at every reboost).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elements: Option<OrbitalElements>,
+    /// The predicted ground track from 45 minutes before to 45 minutes after
+    /// `timestamp`, every 3 minutes (SGP4 from the same elements: an estimate
+    /// too). Empty when it cannot be propagated.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ground_track: Vec<IssPosition>,
 }
 
 /// The ISS's two-line elements an SGP4 position comes from.
@@ -122,6 +127,10 @@ mod tests {
                     epoch: "2023-11-10T00:00:00Z".into(),
                     age_days: 4.56,
                 }),
+                ground_track: vec![IssPosition {
+                    latitude: -10.0,
+                    longitude: 98.0,
+                }],
             },
             place: Place {
                 latitude: 48.85,
@@ -136,6 +145,7 @@ mod tests {
             "source": "sgp4",
             "timestamp": 1_700_000_000,
             "elements": {"epoch": "2023-11-10T00:00:00Z", "age_days": 4.56},
+            "ground_track": [{"latitude": -10.0, "longitude": 98.0}],
             "place": {"latitude": 48.85, "longitude": 2.35, "name": "Paris, France", "source": "gazetteer"},
         });
         assert_eq!(serde_json::to_value(&answer).unwrap(), expected);

@@ -56,6 +56,8 @@ button {{ padding: .5rem 1rem; font-size: 1rem; }}
 .error {{ color: #a40e26; font-weight: 600; }}
 .note, .trace {{ color: #57606a; font-size: .9rem; }}
 svg {{ width: 100%; height: auto; border: 1px solid #d0d7de; }}
+.legend {{ list-style: none; padding: 0; margin: .5rem 0; display: flex; flex-wrap: wrap; gap: .25rem 1.25rem; font-size: .9rem; }}
+.legend svg.key {{ width: 1.5rem; height: .75rem; border: none; vertical-align: middle; }}
 </style>
 </head>
 <body>
@@ -108,21 +110,124 @@ fn answer_html(answer: &GatewayAnswer) -> String {
     let (iss_x, iss_y) = project(iss.latitude, iss.longitude);
     let (place_x, place_y) = project(place.latitude, place.longitude);
     let source = escape(&position_note(&answer.distance));
+    let distance = thousands(answer.distance.distance);
+    let track: Vec<(f64, f64)> = answer
+        .distance
+        .ground_track
+        .iter()
+        .map(|point| (point.latitude, point.longitude))
+        .collect();
+    let path = great_circle(
+        (place.latitude, place.longitude),
+        (iss.latitude, iss.longitude),
+        GREAT_CIRCLE_POINTS,
+    );
+    let track_legend = if track.is_empty() {
+        String::new()
+    } else {
+        format!("<li>{TRACK_KEY} Predicted ground track, 45 minutes either side (SGP4)</li>")
+    };
+    let track_desc = if track.is_empty() {
+        ""
+    } else {
+        " The red line is its predicted ground track from 45 minutes ago to 45 minutes ahead."
+    };
     format!(
         r##"<p id="answer" class="answer">The ISS is at {iss_lat:.2}, {iss_lon:.2}. It is {distance} km from {place}.</p>
 <p id="position-source" class="note">{source}</p>
-<svg id="map" viewBox="0 0 360 180" role="img" aria-label="World map with the ISS and {place}">
+<svg id="map" viewBox="0 0 360 180" role="img" aria-labelledby="map-title map-desc">
+<title id="map-title">World map of the ISS and {place}</title>
+<desc id="map-desc">The ISS, in red, is above {iss_lat:.2}, {iss_lon:.2}; {place}, in blue, is at {place_lat:.2}, {place_lon:.2}.{track_desc} The dashed line is the shortest path over the Earth between them, {distance} km.</desc>
 <rect width="360" height="180" fill="#dbeafe"/>
 <path d="{land}" fill="#cbd5c0" stroke="#94a38a" stroke-width="0.2"/>
+<g id="ground-track" fill="none" stroke="#dc2626" stroke-width="0.8" stroke-opacity="0.75">{track}</g>
+<g id="shortest-path" fill="none" stroke="#1b1f24" stroke-width="0.6" stroke-dasharray="2 1.5">{path}</g>
 <circle id="place-marker" cx="{place_x:.2}" cy="{place_y:.2}" r="2.5" fill="#2563eb"><title>{place}</title></circle>
 <circle id="iss-marker" cx="{iss_x:.2}" cy="{iss_y:.2}" r="3" fill="#dc2626" stroke="#fff" stroke-width="0.8"><title>ISS</title></circle>
-</svg>"##,
+</svg>
+<ul id="map-legend" class="legend" aria-label="Map legend">
+<li>{ISS_KEY} The ISS now</li>
+<li>{PLACE_KEY} {place}</li>
+{track_legend}
+<li>{PATH_KEY} Shortest path over the Earth, {distance} km</li>
+</ul>"##,
         iss_lat = iss.latitude,
         iss_lon = iss.longitude,
-        distance = thousands(answer.distance.distance),
+        place_lat = place.latitude,
+        place_lon = place.longitude,
         place = escape(&place.name),
         land = WORLD_LAND_PATH.trim(),
+        track = polylines(&track),
+        path = polylines(&path),
     )
+}
+
+/// Legend keys: the map's own symbols, hidden from screen readers (the text says it).
+const ISS_KEY: &str = r##"<svg class="key" viewBox="0 0 16 8" aria-hidden="true"><circle cx="8" cy="4" r="3" fill="#dc2626"/></svg>"##;
+const PLACE_KEY: &str = r##"<svg class="key" viewBox="0 0 16 8" aria-hidden="true"><circle cx="8" cy="4" r="2.5" fill="#2563eb"/></svg>"##;
+const TRACK_KEY: &str = r##"<svg class="key" viewBox="0 0 16 8" aria-hidden="true"><line x1="1" y1="4" x2="15" y2="4" stroke="#dc2626" stroke-width="1.5"/></svg>"##;
+const PATH_KEY: &str = r##"<svg class="key" viewBox="0 0 16 8" aria-hidden="true"><line x1="1" y1="4" x2="15" y2="4" stroke="#1b1f24" stroke-width="1.2" stroke-dasharray="3 2"/></svg>"##;
+
+/// Enough points that the great circle looks smooth at the map's scale.
+const GREAT_CIRCLE_POINTS: usize = 48;
+
+/// `points` (latitude, longitude) as SVG polylines on the map, cut where a
+/// step crosses the antimeridian so no line is drawn across the whole map.
+fn polylines(points: &[(f64, f64)]) -> String {
+    let mut segments: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut previous_longitude: Option<f64> = None;
+    for &(latitude, longitude) in points {
+        let crosses =
+            previous_longitude.is_some_and(|previous| (longitude - previous).abs() > 180.0);
+        if crosses || segments.is_empty() {
+            segments.push(Vec::new());
+        }
+        if let Some(segment) = segments.last_mut() {
+            segment.push(project(latitude, longitude));
+        }
+        previous_longitude = Some(longitude);
+    }
+    segments
+        .iter()
+        .filter(|segment| segment.len() > 1)
+        .map(|segment| {
+            let coordinates: Vec<String> = segment
+                .iter()
+                .map(|(x, y)| format!("{x:.2},{y:.2}"))
+                .collect();
+            format!("<polyline points=\"{}\"/>", coordinates.join(" "))
+        })
+        .collect()
+}
+
+/// `count` points along the great circle from `from` to `to` (degrees), by
+/// spherical interpolation: on this projection the shortest path is a curve.
+fn great_circle(from: (f64, f64), to: (f64, f64), count: usize) -> Vec<(f64, f64)> {
+    let unit = |(latitude, longitude): (f64, f64)| {
+        let (lat, lon) = (latitude.to_radians(), longitude.to_radians());
+        [lat.cos() * lon.cos(), lat.cos() * lon.sin(), lat.sin()]
+    };
+    let (a, b) = (unit(from), unit(to));
+    let dot = (a[0] * b[0] + a[1] * b[1] + a[2] * b[2]).clamp(-1.0, 1.0);
+    let angle = dot.acos();
+    // Same point, or antipodes (every great circle is shortest): nothing to draw.
+    if angle < 1e-9 || (std::f64::consts::PI - angle) < 1e-9 {
+        return Vec::new();
+    }
+    (0..count)
+        .map(|i| {
+            let t = i as f64 / (count - 1) as f64;
+            let (wa, wb) = (
+                ((1.0 - t) * angle).sin() / angle.sin(),
+                (t * angle).sin() / angle.sin(),
+            );
+            let p = [0, 1, 2].map(|k| wa * a[k] + wb * b[k]);
+            (
+                p[2].atan2(p[0].hypot(p[1])).to_degrees(),
+                p[1].atan2(p[0]).to_degrees(),
+            )
+        })
+        .collect()
 }
 
 /// Equirectangular projection onto the 360 x 180 map.
@@ -193,6 +298,7 @@ mod tests {
                 epoch: "2026-10-09T12:00:00Z".into(),
                 age_days,
             }),
+            ground_track: Vec::new(),
         };
         let fresh = position_note(&sgp4(2.4));
         assert!(fresh.starts_with("Estimated position"), "{fresh}");
@@ -215,6 +321,23 @@ mod tests {
         assert_eq!(thousands(999.999), "1,000.00");
         assert_eq!(thousands(0.5), "0.50");
         assert_eq!(thousands(1234567.0), "1,234,567.00");
+    }
+
+    #[test]
+    fn lines_are_cut_at_the_antimeridian_and_great_circles_end_at_both_points() {
+        let across = polylines(&[(0.0, 170.0), (1.0, 179.0), (2.0, -179.0), (3.0, -170.0)]);
+        assert_eq!(across.matches("<polyline").count(), 2, "{across}");
+        assert!(
+            across.contains(r#"points="350.00,90.00 359.00,89.00""#),
+            "{across}"
+        );
+        let path = great_circle((51.5, -0.12), (40.71, -74.01), 48);
+        let (first, last) = (path[0], path[47]);
+        assert!((first.0 - 51.5).abs() < 1e-9 && (first.1 + 0.12).abs() < 1e-9);
+        assert!((last.0 - 40.71).abs() < 1e-9 && (last.1 + 74.01).abs() < 1e-9);
+        // London to New York bends north of both ends on this projection.
+        assert!(path[24].0 > 51.5, "{:?}", path[24]);
+        assert!(great_circle((10.0, 20.0), (10.0, 20.0), 48).is_empty());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use opentelemetry::metrics::Counter;
 use opentelemetry::trace::get_active_span;
 use opentelemetry::KeyValue;
 use std::sync::LazyLock;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use telemetry::client::UpstreamError;
 
 static POSITION_LOOKUPS: LazyLock<Counter<u64>> = LazyLock::new(|| {
@@ -20,6 +20,11 @@ static POSITION_LOOKUPS: LazyLock<Counter<u64>> = LazyLock::new(|| {
         .build()
 });
 
+/// About half an orbit (92 min) each way: the map shows the whole current orbit.
+const TRACK_HALF_SPAN: Duration = Duration::from_secs(45 * 60);
+/// 31 points: smooth at the map's scale, cheap to propagate.
+const TRACK_STEP: Duration = Duration::from_secs(3 * 60);
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct IssFix {
     pub latitude: f64,
@@ -29,6 +34,8 @@ pub struct IssFix {
     pub timestamp: i64,
     /// The elements an SGP4 position was propagated from (none for a live position).
     pub elements: Option<api::OrbitalElements>,
+    /// The predicted ground track around the position's time (SGP4).
+    pub ground_track: Vec<api::IssPosition>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +100,7 @@ impl IssLocator {
             source: PositionSource::Live,
             timestamp: fix.timestamp.unwrap_or_else(|| now().trunc() as i64),
             elements: None,
+            ground_track: self.ground_track(now()),
         })
     }
 
@@ -109,7 +117,25 @@ impl IssLocator {
             source: PositionSource::Sgp4,
             timestamp: at.trunc() as i64,
             elements: Some(model.elements_at(at)),
+            ground_track: self.ground_track(at),
         })
+    }
+
+    /// The current orbit's track around `at`, or none if SGP4 cannot propagate that far.
+    fn ground_track(&self, at: f64) -> Vec<api::IssPosition> {
+        self.model
+            .get()
+            .ground_track(at, TRACK_HALF_SPAN, TRACK_STEP)
+            .map(|points| {
+                points
+                    .iter()
+                    .map(|point| api::IssPosition {
+                        latitude: point.latitude,
+                        longitude: point.longitude,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 

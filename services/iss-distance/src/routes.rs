@@ -64,6 +64,7 @@ pub async fn distance(
                 source: iss.source,
                 timestamp: iss.timestamp,
                 elements: iss.elements,
+                ground_track: iss.ground_track,
             })
         })
         .await?;

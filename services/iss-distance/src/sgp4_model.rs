@@ -83,6 +83,20 @@ impl Sgp4Model {
         }
     }
 
+    /// The sub-satellite points from `half_span` before to `half_span` after
+    /// `unix_seconds`, `step` apart: the ground track the map draws.
+    pub fn ground_track(
+        &self,
+        unix_seconds: f64,
+        half_span: std::time::Duration,
+        step: std::time::Duration,
+    ) -> Result<Vec<SubPoint>, Sgp4Error> {
+        let steps = (half_span.as_secs_f64() / step.as_secs_f64()).round() as i64;
+        (-steps..=steps)
+            .map(|i| self.subpoint_at(unix_seconds + i as f64 * step.as_secs_f64()))
+            .collect()
+    }
+
     /// Where the ISS is above the Earth at `unix_seconds`.
     pub fn subpoint_at(&self, unix_seconds: f64) -> Result<SubPoint, Sgp4Error> {
         let micros = (unix_seconds * 1e6).round();

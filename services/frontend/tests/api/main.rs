@@ -70,6 +70,10 @@ fn answer(place_name: &str) -> Value {
         "distance": 7301.254, "location": { "latitude": 12.3456, "longitude": -45.6789 }, "source": "sgp4",
         "timestamp": 1_700_000_000,
         "elements": { "epoch": "2023-10-30T06:00:00Z", "age_days": 15.3 },
+        "ground_track": [
+            { "latitude": 10.0, "longitude": 170.0 }, { "latitude": 11.0, "longitude": 179.0 },
+            { "latitude": 12.0, "longitude": -179.0 }, { "latitude": 12.3456, "longitude": -45.6789 }
+        ],
         "place": { "latitude": 48.85, "longitude": 2.35, "name": place_name, "source": "gazetteer" }
     })
 }
@@ -119,6 +123,34 @@ async fn a_place_gets_the_answer_sentence_and_the_map() {
             html.contains("SGP4"),
             "the page says where the position came from"
         );
+        // A map that explains itself: a title and description for screen readers,
+        // the track (cut at the antimeridian), the shortest path and a legend.
+        assert!(
+            html.contains(r#"aria-labelledby="map-title map-desc""#),
+            "{html}"
+        );
+        assert!(html
+            .contains(r#"<title id="map-title">World map of the ISS and Paris, France</title>"#));
+        assert!(html.contains(
+            "The dashed line is the shortest path over the Earth between them, 7,301.25 km."
+        ));
+        let track = &html[html.find(r#"<g id="ground-track""#).unwrap()..];
+        let track = &track[..track.find("</g>").unwrap()];
+        assert_eq!(
+            track.matches("<polyline").count(),
+            2,
+            "cut where it crosses 180°: {track}"
+        );
+        assert!(html.contains(r#"<g id="shortest-path""#) && html.contains("<polyline"));
+        let legend = &html[html.find(r#"<ul id="map-legend""#).unwrap()..];
+        for entry in [
+            "The ISS now",
+            "Paris, France",
+            "Predicted ground track",
+            "Shortest path over the Earth, 7,301.25 km",
+        ] {
+            assert!(legend.contains(entry), "legend lacks {entry}: {legend}");
+        }
         assert!(
             html.contains("Rough estimate") && html.contains("15 days old (epoch 2023-10-30)"),
             "the page says the position is an estimate from two-week-old elements: {html}"

@@ -76,6 +76,9 @@ async fn sgp4_mode_never_calls_the_api_and_answers_a_consistent_distance() {
     assert_eq!(answer.distance, expected);
     assert!((answer.timestamp - before).abs() <= 2);
     // An estimate says what it is estimated from: the shipped elements, and how old they are.
+    // The track of the current orbit: 45 minutes either side, every 3 minutes, through the position.
+    assert_eq!(answer.ground_track.len(), 31);
+    assert_eq!(answer.ground_track[15], answer.location);
     let elements = answer.elements.expect("an SGP4 answer states its elements");
     assert_eq!(elements.epoch, "2026-10-09T19:42:49Z");
     let expected_age = (answer.timestamp as f64 - 1_791_574_969.139) / 86_400.0;
