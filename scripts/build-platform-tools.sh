@@ -23,7 +23,7 @@ HELM_VERSION=4.3.2
 cache=${ISS_PLATFORM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iss-distance-app/platform-tools}
 out=${CARGO_TARGET_DIR:-target}/platform-tools
 mkdir -p "$cache" "$out"
-command -v go >/dev/null || { echo "go not found: the platform tools are built with Go (>= 1.25)" >&2; exit 1; }
+command -v go >/dev/null || { echo "go not found: the platform tools are built with Go (>= 1.26)" >&2; exit 1; }
 # Static binaries with Go's own resolver: the tests give them a private
 # /etc/hosts, which only Go's resolver reads without cgo.
 export CGO_ENABLED=0
@@ -83,7 +83,9 @@ if [[ ! -x "$helm_dir/helm" ]]; then
     trap 'rm -rf "$work"' EXIT
     # The module has no replace directives, so `go install` works; the -X flags
     # set what `helm version` prints, as Helm's own Makefile does.
-    GOBIN="$work/bin" go install -trimpath \
+    # GOTOOLCHAIN=local: a Go older than the module's go line fails here
+    # with Go's own message instead of fetching another toolchain.
+    GOTOOLCHAIN=local GOBIN="$work/bin" go install -trimpath \
         -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=v${HELM_VERSION} -X helm.sh/helm/v4/internal/version.gitTreeState=clean" \
         "helm.sh/helm/v4/cmd/helm@v${HELM_VERSION}"
     mkdir -p "$helm_dir"

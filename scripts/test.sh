@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in promtool chromium chromedriver go unshare st; do
+for tool in promtool chromium chromedriver go unshare st kubernetes-validate; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if ((${#missing[@]})); then
@@ -19,7 +19,7 @@ if ((${#missing[@]})); then
   fi
 fi
 
-# The collector and Prometheus the platform tests run (seconds when cached).
+# The collector, Prometheus and Helm the platform tests run (seconds when cached).
 scripts/build-platform-tools.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings

@@ -203,6 +203,8 @@ fn bad_values_fail_lint_and_rendering_with_the_key_named() {
     ];
     for (name, content, expected) in cases {
         let path = values_file(name, content);
+        let rendered = render(&[&path]);
+        let message = rendered.expect_err(&format!("{name} rendered"));
         let lint = helm(&[
             "lint",
             "--strict",
@@ -210,17 +212,24 @@ fn bad_values_fail_lint_and_rendering_with_the_key_named() {
             "--values",
             path.to_str().unwrap(),
         ]);
-        assert!(
-            !lint.status.success(),
-            "{name} passed helm lint:\n{}",
+        // Helm's lint logs a template's `fail` at INFO level instead of
+        // failing; only schema violations fail it. The HPA bounds (which a
+        // JSON schema cannot compare) fail at `helm template`/`install`.
+        let schema_case = name != "hpa-bounds.yaml";
+        assert_eq!(
+            lint.status.success(),
+            !schema_case,
+            "{name}: helm lint:\n{}",
             text(&lint)
         );
-        let rendered = render(&[&path]);
-        let message = rendered.expect_err(&format!("{name} rendered"));
         for fragment in expected {
             assert!(
-                text(&lint).contains(fragment) && message.contains(fragment),
-                "{name}: {fragment:?} missing from\nlint: {}\ntemplate: {message}",
+                message.contains(fragment),
+                "{name}: {fragment:?} missing from helm template's message: {message}"
+            );
+            assert!(
+                !schema_case || text(&lint).contains(fragment),
+                "{name}: {fragment:?} missing from helm lint's message: {}",
                 text(&lint)
             );
         }
@@ -435,7 +444,7 @@ fn agent_forwards_to_the_gateway_which_queues_and_exports_to_the_configured_back
             let id = format!("{component}/{backend}");
             assert_eq!(
                 list(&gateway["service"]["pipelines"][signal]["exporters"]),
-                [id.clone()]
+                std::slice::from_ref(&id)
             );
             assert_eq!(
                 s(&gateway["exporters"][id.as_str()]["endpoint"]),
@@ -771,7 +780,8 @@ fn the_consistency_check_fails_when_the_chart_drifts() {
         .downcast_ref::<String>()
         .cloned()
         .unwrap_or_default();
-    assert!(message.contains("gateway PORT"), "{message}");
+    // The frontend's GATEWAY_URL or the gateway's PORT, whichever is checked first.
+    assert!(message.contains("6001"), "{message}");
 }
 
 // ---------------------------------------------------------------------------
@@ -1011,7 +1021,7 @@ fn the_pins_agree_with_the_scripts() {
     assert!(script.contains(&format!("HELM_VERSION={HELM_VERSION}\n")));
     let deps = read("scripts/install-test-deps.sh");
     assert!(deps.contains(&format!(
-        "kubernetes-validate=={KUBERNETES_VALIDATE_VERSION}"
+        "kubernetes_validate_version={KUBERNETES_VALIDATE_VERSION}\n"
     )));
     let chart = yaml(&format!("{CHART}/Chart.yaml"));
     assert_eq!(
