@@ -560,6 +560,10 @@ fn assert_chart_agrees(docs: &[Yaml]) {
             "the node's agent instead of the compose collector",
         ),
         ("GRAFANA_URL", "browser-facing: a port-forward by default"),
+        (
+            "TRUSTED_PROXIES",
+            "compose's fixed subnet; on a cluster the pod network, set in values",
+        ),
     ]
     .into();
 

@@ -161,8 +161,27 @@ impl TracedClient {
         self.get(url).await?.json()
     }
 
+    /// [`get_json`](Self::get_json) on behalf of the caller's own client: its
+    /// address goes along as `X-Forwarded-For`, which the next service believes
+    /// only when it trusts this one (`TRUSTED_PROXIES`).
+    pub async fn get_json_for<T: DeserializeOwned>(
+        &self,
+        url: &Url,
+        client_address: Option<&str>,
+    ) -> Result<T, UpstreamError> {
+        self.get_for(url, client_address).await?.json()
+    }
+
     /// `GET url` with the full deadline and size cap applied, whatever the status.
     pub async fn get(&self, url: &Url) -> Result<UpstreamResponse, UpstreamError> {
+        self.get_for(url, None).await
+    }
+
+    async fn get_for(
+        &self,
+        url: &Url,
+        client_address: Option<&str>,
+    ) -> Result<UpstreamResponse, UpstreamError> {
         let mut attributes = request_attributes(url);
         let mut span_attributes = attributes.clone();
         span_attributes.push(KeyValue::new(semconv::URL_FULL, url_without_query(url)));
@@ -176,7 +195,7 @@ impl TracedClient {
 
         let host = url.host_str().unwrap_or_default();
         let started = Instant::now();
-        let result = tokio::time::timeout(self.timeout, self.send(url, &cx, host))
+        let result = tokio::time::timeout(self.timeout, self.send(url, &cx, host, client_address))
             .await
             .unwrap_or_else(|_| {
                 Err(UpstreamError::Timeout {
@@ -207,10 +226,14 @@ impl TracedClient {
         url: &Url,
         cx: &Context,
         host: &str,
+        client_address: Option<&str>,
     ) -> Result<UpstreamResponse, UpstreamError> {
         let mut request = self.client.get(url.as_str());
         for header in context_headers(cx) {
             request = request.insert_header(header);
+        }
+        if let Some(address) = client_address {
+            request = request.insert_header(("x-forwarded-for", address));
         }
         let mut response = request.send().await.map_err(|error| match error {
             awc::error::SendRequestError::Timeout => UpstreamError::Timeout {

@@ -14,11 +14,17 @@ impl Gateway {
         Self { client, url }
     }
 
-    /// The distance from `location` to the ISS, as the gateway answers it.
-    pub async fn ask(&self, location: &LocationText) -> Result<GatewayAnswer, UpstreamError> {
+    /// The distance from `location` to the ISS, as the gateway answers it, asked
+    /// on behalf of the visitor at `client_address` (the gateway's spans and logs
+    /// show it when it trusts the frontend: `TRUSTED_PROXIES`).
+    pub async fn ask(
+        &self,
+        location: &LocationText,
+        client_address: Option<&str>,
+    ) -> Result<GatewayAnswer, UpstreamError> {
         let mut url = self.url.clone();
         url.query_pairs_mut()
             .append_pair("location", location.as_str());
-        self.client.get_json(&url).await
+        self.client.get_json_for(&url, client_address).await
     }
 }

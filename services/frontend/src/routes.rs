@@ -62,7 +62,8 @@ async fn answer_page(
     location: String,
 ) -> HttpResponse {
     telemetry::record_incoming_request(request);
-    let (status, outcome) = match ask(gateway, &location).await {
+    let client_address = telemetry::client_address(&request.connection_info());
+    let (status, outcome) = match ask(gateway, &location, client_address.as_deref()).await {
         Ok(answer) => (StatusCode::OK, Outcome::Answer(answer)),
         Err(error) => (error.status, Outcome::Error(error.message)),
     };
@@ -79,13 +80,17 @@ async fn answer_page(
     html(status, render(&location, &outcome, trace))
 }
 
-async fn ask(gateway: &Gateway, location: &str) -> Result<api::GatewayAnswer, PageError> {
+async fn ask(
+    gateway: &Gateway,
+    location: &str,
+    client_address: Option<&str>,
+) -> Result<api::GatewayAnswer, PageError> {
     if location.trim().is_empty() {
         return Err(PageError::bad_input("Please enter a place."));
     }
     let location = LocationText::try_from(location.to_owned()).map_err(PageError::bad_input)?;
     gateway
-        .ask(&location)
+        .ask(&location, client_address)
         .await
         .map_err(PageError::from_gateway)
 }

@@ -7,7 +7,7 @@ use service_common::EnvReader;
 use std::time::Duration;
 use telemetry::MetricsRegistry;
 use url::Url;
-use wiremock::matchers::{method, query_param};
+use wiremock::matchers::{header, method, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 mod properties;
@@ -100,6 +100,8 @@ async fn a_place_gets_the_answer_sentence_and_the_map() {
     let app = spawn_app().await;
     Mock::given(method("GET"))
         .and(query_param("location", "Paris"))
+        // Asked on the visitor's behalf: the gateway may record who asked (TRUSTED_PROXIES).
+        .and(header("x-forwarded-for", "127.0.0.1"))
         .respond_with(ResponseTemplate::new(200).set_body_json(answer("Paris, France")))
         .expect(2)
         .mount(&app.gateway)
