@@ -172,20 +172,32 @@ const PATH_KEY: &str = r##"<svg class="key" viewBox="0 0 16 8" aria-hidden="true
 const GREAT_CIRCLE_POINTS: usize = 48;
 
 /// `points` (latitude, longitude) as SVG polylines on the map, cut where a
-/// step crosses the antimeridian so no line is drawn across the whole map.
+/// step crosses the antimeridian: the line runs to one edge and goes on from
+/// the other, at the latitude where it crosses, never across the whole map.
 fn polylines(points: &[(f64, f64)]) -> String {
-    let mut segments: Vec<Vec<(f64, f64)>> = Vec::new();
-    let mut previous_longitude: Option<f64> = None;
+    let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+    let mut previous: Option<(f64, f64)> = None;
     for &(latitude, longitude) in points {
-        let crosses =
-            previous_longitude.is_some_and(|previous| (longitude - previous).abs() > 180.0);
-        if crosses || segments.is_empty() {
-            segments.push(Vec::new());
+        if let Some((previous_latitude, previous_longitude)) = previous {
+            if (longitude - previous_longitude).abs() > 180.0 {
+                // Eastward over 180 (or westward over -180), unwrapped so the step is short.
+                let (edge, unwrapped) = if previous_longitude > 0.0 {
+                    (180.0, longitude + 360.0)
+                } else {
+                    (-180.0, longitude - 360.0)
+                };
+                let t = (edge - previous_longitude) / (unwrapped - previous_longitude);
+                let crossing = previous_latitude + t * (latitude - previous_latitude);
+                if let Some(segment) = segments.last_mut() {
+                    segment.push(project(crossing, edge));
+                }
+                segments.push(vec![project(crossing, -edge)]);
+            }
         }
         if let Some(segment) = segments.last_mut() {
             segment.push(project(latitude, longitude));
         }
-        previous_longitude = Some(longitude);
+        previous = Some((latitude, longitude));
     }
     segments
         .iter()
@@ -327,9 +339,20 @@ mod tests {
     fn lines_are_cut_at_the_antimeridian_and_great_circles_end_at_both_points() {
         let across = polylines(&[(0.0, 170.0), (1.0, 179.0), (2.0, -179.0), (3.0, -170.0)]);
         assert_eq!(across.matches("<polyline").count(), 2, "{across}");
+        // To the east edge at the crossing's latitude (1.5), on from the west edge.
         assert!(
-            across.contains(r#"points="350.00,90.00 359.00,89.00""#),
+            across.contains(r#"points="350.00,90.00 359.00,89.00 360.00,88.50""#),
             "{across}"
+        );
+        assert!(
+            across.contains(r#"points="0.00,88.50 1.00,88.00 10.00,87.00""#),
+            "{across}"
+        );
+        let westward = polylines(&[(0.0, -179.0), (2.0, 179.0)]);
+        assert!(
+            westward.contains(r#"points="1.00,90.00 0.00,89.00""#)
+                && westward.contains(r#"points="360.00,89.00 359.00,88.00""#),
+            "{westward}"
         );
         let path = great_circle((51.5, -0.12), (40.71, -74.01), 48);
         let (first, last) = (path[0], path[47]);
