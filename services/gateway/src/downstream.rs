@@ -24,12 +24,25 @@ impl Geolocator {
         Self { client, url }
     }
 
-    pub async fn locate(&self, location: &LocationText) -> Result<Place, UpstreamError> {
+    /// The place, with its coordinates checked like any input: an out-of-range
+    /// answer is an unusable one, not a position to pass on.
+    pub async fn locate(&self, location: &LocationText) -> Result<Located, UpstreamError> {
         let mut url = self.url.clone();
         url.query_pairs_mut()
             .append_pair("location", location.as_str());
-        self.client.get_json(&url).await
+        let place: Place = self.client.get_json(&url).await?;
+        let coordinates = coordinates_of(&place).map_err(|reason| UpstreamError::Decode {
+            host: url.host_str().unwrap_or_default().to_owned(),
+            reason,
+        })?;
+        Ok(Located { place, coordinates })
     }
+}
+
+/// A place geolocator found, and its coordinates as iss-distance's query.
+pub struct Located {
+    pub place: Place,
+    pub coordinates: CoordinatesQuery,
 }
 
 impl IssDistance {
@@ -48,8 +61,7 @@ impl IssDistance {
     }
 }
 
-/// The place's coordinates as iss-distance's query, checked like any input.
-pub fn coordinates_of(place: &Place) -> Result<CoordinatesQuery, String> {
+fn coordinates_of(place: &Place) -> Result<CoordinatesQuery, String> {
     Ok(CoordinatesQuery {
         latitude: Latitude::new(place.latitude)?,
         longitude: Longitude::new(place.longitude)?,

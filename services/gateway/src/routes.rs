@@ -1,10 +1,9 @@
 //! `GET /?location=<text>`: the ISS distance from a named place.
 
-use crate::downstream::{coordinates_of, Geolocator, IssDistance};
+use crate::downstream::{Geolocator, IssDistance, Located};
 use crate::error::ApiError;
 use actix_web::web;
 use api::{ErrorBody, GatewayAnswer, LocationQuery};
-use telemetry::client::UpstreamError;
 use utoipa::OpenApi;
 
 /// The gateway's OpenAPI document, served at `/openapi.json`.
@@ -41,15 +40,9 @@ pub async fn distance_from_place(
     geolocator: web::Data<Geolocator>,
     iss_distance: web::Data<IssDistance>,
 ) -> Result<web::Json<GatewayAnswer>, ApiError> {
-    let place = geolocator
+    let Located { place, coordinates } = geolocator
         .locate(&query.location)
         .await
-        .map_err(ApiError::of(Geolocator::SERVICE))?;
-    let coordinates = coordinates_of(&place)
-        .map_err(|reason| UpstreamError::Decode {
-            host: Geolocator::SERVICE.to_owned(),
-            reason,
-        })
         .map_err(ApiError::of(Geolocator::SERVICE))?;
     let distance = iss_distance
         .distance_from(&coordinates)
