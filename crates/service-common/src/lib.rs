@@ -14,7 +14,7 @@ pub mod strategies;
 pub use env::ListenConfig;
 pub use env_config::{ConfigError, EnvReader};
 pub use errors::json_error;
-pub use server::{api_get, documented_statuses, openapi_json, Application, StopSignals};
+pub use server::{api_get, openapi_json, Application, StopSignals};
 
 /// The User-Agent every outbound call sends, naming the project (Nominatim's usage policy requires one).
 pub fn user_agent(service: &telemetry::ServiceInfo) -> String {

@@ -141,27 +141,6 @@ pub fn openapi_json(document: &utoipa::openapi::OpenApi) -> impl HttpServiceFact
     })
 }
 
-/// The status codes `document` promises for `GET path`: what a test must be able to reach.
-pub fn documented_statuses(
-    document: &utoipa::openapi::OpenApi,
-    path: &str,
-) -> std::collections::BTreeSet<u16> {
-    document
-        .paths
-        .paths
-        .get(path)
-        .and_then(|item| item.get.as_ref())
-        .map(|operation| {
-            operation
-                .responses
-                .responses
-                .keys()
-                .filter_map(|code| code.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 async fn refuse_long_queries(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,

@@ -1,4 +1,5 @@
-//! Hostile inputs for the services' property-based tests: query strings and
+//! Test helpers for the services: the status codes an OpenAPI document
+//! promises, and hostile inputs for the property-based tests: query strings and
 //! form bodies with arbitrary unicode, control characters, percent-encoding
 //! garbage, number-like edge cases, 64 KiB values, and repeated or missing
 //! parameters.
@@ -50,4 +51,25 @@ pub fn query(names: &'static [&'static str]) -> impl Strategy<Value = String> {
             parts.join("&")
         })
         .prop_filter("must fit in a URI", |query| query.len() < 65_000)
+}
+
+/// The status codes `document` promises for `GET path`: what a test must be able to reach.
+pub fn documented_statuses(
+    document: &utoipa::openapi::OpenApi,
+    path: &str,
+) -> std::collections::BTreeSet<u16> {
+    document
+        .paths
+        .paths
+        .get(path)
+        .and_then(|item| item.get.as_ref())
+        .map(|operation| {
+            operation
+                .responses
+                .responses
+                .keys()
+                .filter_map(|code| code.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
 }
