@@ -23,10 +23,12 @@ fi
 scripts/build-platform-tools.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p bare-stack --features contrib --all-targets -- -D warnings  # the contrib-peer measuring stick
 # The end-to-end tests start the real service binaries, so build them first.
 cargo build --workspace --bins
 cargo test --workspace
 target=${CARGO_TARGET_DIR:-target}
+cargo build -p bare-stack --features contrib --bin contrib-peer  # the smoke's contrib-peer variant; built alone so its actix features stay out of the services' build
 "$target/debug/bench" --smoke --bin-dir "$target/debug" --out "$target/bench-smoke" >/dev/null  # harness smoke: seconds per scenario, no timing assertions
 scripts/check-platform.sh --skip-cargo-tests  # cargo test above ran the platform tests
 python3 -m unittest discover -s scripts/data -p 'test_*.py'  # the TLE refresh script, offline

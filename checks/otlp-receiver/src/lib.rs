@@ -367,6 +367,15 @@ async fn respond(
         }
     }
     let path = request.uri().path().to_owned();
+    let gzipped = ["grpc-encoding", "content-encoding"].iter().any(|name| {
+        request
+            .headers()
+            .get(*name)
+            .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"gzip"))
+    });
+    if gzipped {
+        shared.record(|r| r.gzip_requests += 1);
+    }
     let grpc = Grpc(shared.clone());
     // Exports as large as the HTTP path takes: tests with big attributes must not hit tonic's 4 MiB default.
     let answered = if path.starts_with("/opentelemetry.proto.collector.trace.v1.TraceService/") {

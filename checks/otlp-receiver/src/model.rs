@@ -297,6 +297,8 @@ pub struct Received {
     pub logs: Vec<LogRecord>,
     /// Export requests accepted, per signal and transport.
     pub requests: BTreeMap<(Signal, Transport), usize>,
+    /// Export requests that arrived gzip-compressed (`grpc-encoding` or `content-encoding`).
+    pub gzip_requests: usize,
 }
 
 fn resource_and_scope(

@@ -182,6 +182,12 @@ impl TracedClient {
         url: &Url,
         client_address: Option<&str>,
     ) -> Result<UpstreamResponse, UpstreamError> {
+        let host = url.host_str().unwrap_or_default();
+        if !crate::providers::sdk_enabled() {
+            return self
+                .send_within_deadline(url, &Context::current(), host, client_address)
+                .await;
+        }
         let mut attributes = request_attributes(url);
         let mut span_attributes = attributes.clone();
         span_attributes.push(KeyValue::new(semconv::URL_FULL, url_without_query(url)));
@@ -193,16 +199,10 @@ impl TracedClient {
             .start(tracer);
         let cx = Context::current_with_span(span);
 
-        let host = url.host_str().unwrap_or_default();
         let started = Instant::now();
-        let result = tokio::time::timeout(self.timeout, self.send(url, &cx, host, client_address))
-            .await
-            .unwrap_or_else(|_| {
-                Err(UpstreamError::Timeout {
-                    host: host.to_owned(),
-                    timeout: self.timeout,
-                })
-            });
+        let result = self
+            .send_within_deadline(url, &cx, host, client_address)
+            .await;
 
         let outcome = outcome_attributes(&result);
         let span = cx.span();
@@ -219,6 +219,24 @@ impl TracedClient {
         attributes.extend(outcome);
         CLIENT_DURATION.record(started.elapsed().as_secs_f64(), &attributes);
         result
+    }
+
+    /// [`send`](Self::send) with one deadline over connect, headers and body.
+    async fn send_within_deadline(
+        &self,
+        url: &Url,
+        cx: &Context,
+        host: &str,
+        client_address: Option<&str>,
+    ) -> Result<UpstreamResponse, UpstreamError> {
+        tokio::time::timeout(self.timeout, self.send(url, cx, host, client_address))
+            .await
+            .unwrap_or_else(|_| {
+                Err(UpstreamError::Timeout {
+                    host: host.to_owned(),
+                    timeout: self.timeout,
+                })
+            })
     }
 
     async fn send(

@@ -79,11 +79,15 @@ pub async fn instrument_request(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    if !crate::providers::sdk_enabled() {
+        return next.call(request).await;
+    }
     let started = Instant::now();
     let request_facts = RequestFacts::of(&request);
     let active_attributes = request_facts.active_attributes();
     INSTRUMENTS.active.add(1, &active_attributes);
     let _active = ActiveRequest(active_attributes);
+    let mut duration_attributes = request_facts.duration_attributes();
 
     let parent = extract_context(request.headers());
     let tracer = HTTP_SERVER.tracer();
@@ -114,7 +118,6 @@ pub async fn instrument_request(
         mark_error(&cx, status.as_str(), &message);
     }
     span.end();
-    let mut duration_attributes = request_facts.duration_attributes();
     duration_attributes.extend(outcome_attributes);
     INSTRUMENTS
         .duration
@@ -122,7 +125,7 @@ pub async fn instrument_request(
     outcome
 }
 
-/// What the span name and the metric attributes are made of, read once per request.
+/// What the span name and the attributes are made of, read once per request.
 struct RequestFacts {
     /// A method the semantic conventions know, or `_OTHER`.
     method: &'static str,
@@ -130,20 +133,28 @@ struct RequestFacts {
     original_method: Option<String>,
     scheme: &'static str,
     route: Option<String>,
+    server_address: String,
+    server_port: Option<i64>,
+    client_address: Option<String>,
 }
 
 impl RequestFacts {
     fn of(request: &ServiceRequest) -> Self {
         let sent = request.method().as_str();
         let method = known_method(sent);
+        // One read of the connection info (a `RefCell` borrow of the request's extensions).
+        let connection = request.connection_info();
+        let (server_address, server_port) = split_host_port(connection.host());
+        let client_address = crate::client_address::client_address(&connection)
+            .map(|client| split_host_port(&client).0);
         Self {
             method,
             original_method: (method == OTHER_METHOD).then(|| sent.to_owned()),
-            scheme: url_scheme(
-                request.connection_info().scheme(),
-                request.app_config().secure(),
-            ),
+            scheme: url_scheme(connection.scheme(), request.app_config().secure()),
             route: request.match_pattern(),
+            server_address,
+            server_port,
+            client_address,
         }
     }
 
@@ -176,30 +187,33 @@ impl RequestFacts {
         attributes
     }
 
-    fn span_attributes(&self, request: &ServiceRequest) -> Vec<KeyValue> {
-        let mut attributes = self.duration_attributes();
-        attributes.push(KeyValue::new(semconv::URL_PATH, request.path().to_owned()));
-        attributes.push(KeyValue::new(
-            semconv::NETWORK_PROTOCOL_VERSION,
-            protocol_version(request.version()),
-        ));
-        if let Some(original) = &self.original_method {
+    /// All of them at the span's start, where samplers can see them (as the conventions ask).
+    fn span_attributes(self, request: &ServiceRequest) -> Vec<KeyValue> {
+        let mut attributes = Vec::with_capacity(12);
+        attributes.extend([
+            KeyValue::new(semconv::HTTP_REQUEST_METHOD, self.method),
+            KeyValue::new(semconv::URL_SCHEME, self.scheme),
+            KeyValue::new(semconv::URL_PATH, request.path().to_owned()),
+            KeyValue::new(
+                semconv::NETWORK_PROTOCOL_VERSION,
+                protocol_version(request.version()),
+            ),
+            KeyValue::new(semconv::SERVER_ADDRESS, self.server_address),
+        ]);
+        if let Some(route) = self.route {
+            attributes.push(KeyValue::new(semconv::HTTP_ROUTE, route));
+        }
+        if let Some(original) = self.original_method {
             attributes.push(KeyValue::new(
                 semconv::HTTP_REQUEST_METHOD_ORIGINAL,
-                original.clone(),
+                original,
             ));
         }
-        let connection = request.connection_info();
-        let (host, port) = split_host_port(connection.host());
-        attributes.push(KeyValue::new(semconv::SERVER_ADDRESS, host));
-        if let Some(port) = port {
+        if let Some(port) = self.server_port {
             attributes.push(KeyValue::new(semconv::SERVER_PORT, port));
         }
-        if let Some(client) = crate::client_address::client_address(&connection) {
-            attributes.push(KeyValue::new(
-                semconv::CLIENT_ADDRESS,
-                split_host_port(&client).0,
-            ));
+        if let Some(client) = self.client_address {
+            attributes.push(KeyValue::new(semconv::CLIENT_ADDRESS, client));
         }
         if let Some(peer) = request.peer_addr() {
             attributes.push(KeyValue::new(

@@ -11,7 +11,17 @@ use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+/// Set by [`init`] under `OTEL_SDK_DISABLED=true`: the instrumentation then skips the work whose
+/// result the no-op providers would throw away (attributes, span names, context extraction).
+static SDK_DISABLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether spans and metrics recorded now can go anywhere (false only under `OTEL_SDK_DISABLED=true`).
+pub(crate) fn sdk_enabled() -> bool {
+    !SDK_DISABLED.load(Ordering::Relaxed)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
@@ -50,6 +60,7 @@ pub fn init(service: ServiceInfo) -> Result<TelemetryGuard, TelemetryError> {
     let config = TelemetryConfig::from_env(&env_config::EnvReader::from_process())?;
     crate::client_address::set_trusted(config.trusted_proxies.clone());
     if config.sdk_disabled {
+        SDK_DISABLED.store(true, Ordering::Relaxed);
         logs::install(None);
         return Ok(TelemetryGuard {
             tracer: None,

@@ -66,6 +66,9 @@ impl Instrumentation {
         E: Display,
         F: Future<Output = Result<T, E>>,
     {
+        if !crate::providers::sdk_enabled() {
+            return work.await;
+        }
         let tracer = self.tracer();
         let span = tracer
             .span_builder(name)

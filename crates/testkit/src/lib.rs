@@ -12,7 +12,8 @@
 //!   polled: no test picks a port and hopes it stays free;
 //! - [`StackBuilder`] wires the stack once: geolocator and iss-distance (with
 //!   the ISS API it is pointed at), the gateway on both, the frontend on the
-//!   gateway;
+//!   gateway; a stand-in program (the benchmark's bare-stack) can take a
+//!   service's place;
 //! - [`ClosedPort`] is an address that refuses connections for as long as it
 //!   is held.
 

@@ -53,6 +53,8 @@ pub struct StackBuilder {
     startup_deadline: Duration,
     common: Vec<(String, String)>,
     per_service: Vec<(String, String, String)>,
+    /// (service, program, arguments) run in place of the service's own binary.
+    programs: Vec<(String, PathBuf, Vec<String>)>,
 }
 
 impl StackBuilder {
@@ -76,6 +78,7 @@ impl StackBuilder {
             startup_deadline: STARTUP_DEADLINE,
             common: Vec::new(),
             per_service: Vec::new(),
+            programs: Vec::new(),
         }
         .env("ISS_POSITION_SOURCE", "sgp4")
         .env("GEOCODER", "gazetteer")
@@ -106,6 +109,19 @@ impl StackBuilder {
     pub fn iss_api(self, source: &str, url: &str) -> Self {
         self.service_env("iss-distance", "ISS_POSITION_SOURCE", source)
             .service_env("iss-distance", "ISS_API_URL", url)
+    }
+
+    /// Runs `program args` as the service `name` instead of its binary: a stand-in
+    /// that speaks the same start-up protocol (the "on port N" line, `/readyz`)
+    /// is wired, named and awaited exactly like the service it replaces.
+    pub fn program(mut self, name: &str, program: &Path, args: &[&str]) -> Self {
+        self.programs.retain(|(service, _, _)| service != name);
+        self.programs.push((
+            name.to_owned(),
+            program.to_path_buf(),
+            args.iter().map(|arg| (*arg).to_owned()).collect(),
+        ));
+        self
     }
 
     /// A variable for every service.
@@ -145,11 +161,19 @@ impl StackBuilder {
             .rev()
             .find(|(key, _)| key == "RUST_LOG")
             .map_or("info".to_owned(), |(_, value)| value.clone());
-        let path = match &self.binary_dir {
-            Some(dir) => dir.join(binary_name),
-            None => binary(Profile::Debug, binary_name),
+        let stand_in = self
+            .programs
+            .iter()
+            .find(|(service, _, _)| service == binary_name);
+        let path = match (stand_in, &self.binary_dir) {
+            (Some((_, program, _)), _) => program.clone(),
+            (None, Some(dir)) => dir.join(binary_name),
+            (None, None) => binary(Profile::Debug, binary_name),
         };
         let mut command = Command::new(path);
+        if let Some((_, _, args)) = stand_in {
+            command.args(args);
+        }
         command
             .env_clear()
             .env("HOST", "127.0.0.1")
@@ -329,5 +353,21 @@ mod tests {
         );
         // Nothing runs, so there is nothing to wire the geolocator URL to.
         assert_eq!(last("GEOLOCATOR_SERVICE_URL"), None);
+    }
+
+    #[test]
+    fn a_stand_in_program_replaces_only_its_service() {
+        let builder = StackBuilder::new("testkit-stand-in")
+            .binaries(Path::new("/bin-dir"))
+            .program("gateway", Path::new("/tools/bare"), &["--role", "gateway"]);
+        let gateway = builder.command("gateway", &[]);
+        assert_eq!(gateway.get_program(), "/tools/bare");
+        assert_eq!(
+            gateway.get_args().collect::<Vec<_>>(),
+            ["--role", "gateway"]
+        );
+        let geolocator = builder.command("geolocator", &[]);
+        assert_eq!(geolocator.get_program(), "/bin-dir/geolocator");
+        assert_eq!(geolocator.get_args().count(), 0);
     }
 }

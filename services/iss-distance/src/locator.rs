@@ -7,7 +7,8 @@ use api::PositionSource;
 use opentelemetry::metrics::Counter;
 use opentelemetry::trace::get_active_span;
 use opentelemetry::KeyValue;
-use std::sync::LazyLock;
+use std::cell::RefCell;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use telemetry::client::UpstreamError;
 
@@ -52,11 +53,26 @@ pub struct IssLocator {
     mode: PositionMode,
     live: IssApi,
     model: CurrentModel,
+    /// The last ground track computed, for every request of the same second (31 SGP4
+    /// propagations each would otherwise be most of a request's work).
+    track: RefCell<Option<GroundTrack>>,
+}
+
+/// The track around one whole second, from one set of orbital elements.
+struct GroundTrack {
+    second: i64,
+    epoch: f64,
+    points: Arc<[api::IssPosition]>,
 }
 
 impl IssLocator {
     pub fn new(mode: PositionMode, live: IssApi, model: CurrentModel) -> Self {
-        Self { mode, live, model }
+        Self {
+            mode,
+            live,
+            model,
+            track: RefCell::new(None),
+        }
     }
 
     /// The current position according to the configured mode. Never invents one:
@@ -100,12 +116,14 @@ impl IssLocator {
             source: PositionSource::Live,
             timestamp: fix.timestamp.unwrap_or_else(|| now().trunc() as i64),
             elements: None,
-            ground_track: self.ground_track(now()),
+            ground_track: self.ground_track(now().trunc() as i64),
         })
     }
 
+    /// The position at the current whole second: the one the answer's `timestamp` names.
     fn propagate(&self, fallback: bool) -> Result<IssFix, Sgp4Error> {
-        let at = now();
+        let second = now().trunc() as i64;
+        let at = second as f64;
         let model = self.model.get();
         let point = model
             .subpoint_at(at)
@@ -115,26 +133,42 @@ impl IssLocator {
             latitude: point.latitude,
             longitude: point.longitude,
             source: PositionSource::Sgp4,
-            timestamp: at.trunc() as i64,
+            timestamp: second,
             elements: Some(model.elements_at(at)),
-            ground_track: self.ground_track(at),
+            ground_track: self.ground_track(second),
         })
     }
 
-    /// The current orbit's track around `at`, or none if SGP4 cannot propagate that far.
-    fn ground_track(&self, at: f64) -> Vec<api::IssPosition> {
-        self.model
-            .get()
-            .ground_track(at, TRACK_HALF_SPAN, TRACK_STEP)
-            .map(|points| {
-                points
-                    .iter()
-                    .map(|point| api::IssPosition {
-                        latitude: point.latitude,
-                        longitude: point.longitude,
+    /// The current orbit's track around `second`, or none if SGP4 cannot propagate that far.
+    fn ground_track(&self, second: i64) -> Vec<api::IssPosition> {
+        let model = self.model.get();
+        let epoch = model.epoch_unix_seconds();
+        let mut cached = self.track.borrow_mut();
+        match cached.as_ref() {
+            Some(track) if track.second == second && track.epoch == epoch => {}
+            _ => {
+                let points = model
+                    .ground_track(second as f64, TRACK_HALF_SPAN, TRACK_STEP)
+                    .map(|points| {
+                        points
+                            .iter()
+                            .map(|point| api::IssPosition {
+                                latitude: point.latitude,
+                                longitude: point.longitude,
+                            })
+                            .collect()
                     })
-                    .collect()
-            })
+                    .unwrap_or_default();
+                *cached = Some(GroundTrack {
+                    second,
+                    epoch,
+                    points,
+                });
+            }
+        }
+        cached
+            .as_ref()
+            .map(|track| track.points.to_vec())
             .unwrap_or_default()
     }
 }
@@ -144,7 +178,10 @@ fn count(source: PositionSource, fallback: bool) {
         1,
         &[
             KeyValue::new("iss.position.source", source.as_str()),
-            KeyValue::new("iss.position.fallback", fallback.to_string()),
+            KeyValue::new(
+                "iss.position.fallback",
+                if fallback { "true" } else { "false" },
+            ),
         ],
     );
 }
@@ -154,4 +191,35 @@ fn now() -> f64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sgp4_model::{Sgp4Model, SHIPPED_TLE};
+    use telemetry::client::TracedClient;
+
+    #[actix_web::test]
+    async fn one_ground_track_per_second_the_same_as_propagating_it() {
+        let model = CurrentModel::new(Sgp4Model::from_tle(SHIPPED_TLE).unwrap());
+        let unreachable = IssApi::new(
+            TracedClient::new("test", Duration::from_secs(1), 1024),
+            "http://127.0.0.1:9/".parse().unwrap(),
+        );
+        let locator = IssLocator::new(PositionMode::Sgp4, unreachable, model.clone());
+        let second = model.epoch_unix_seconds() as i64 + 3600;
+        let track = locator.ground_track(second);
+        assert_eq!(track.len(), 31);
+        assert_eq!(track, locator.ground_track(second), "the cached track");
+        let next = locator.ground_track(second + 1);
+        let centre = model.get().subpoint_at((second + 1) as f64).unwrap();
+        assert_eq!(
+            next[15],
+            api::IssPosition {
+                latitude: centre.latitude,
+                longitude: centre.longitude
+            },
+            "a new second, a new track centred on it"
+        );
+    }
 }

@@ -1,8 +1,9 @@
 //! The benchmark harness. It builds nothing: build the release binaries first,
 //!
 //! ```sh
-//! cargo build --release -p frontend -p gateway -p geolocator -p iss-distance -p loadgen -p bench
-//! target/release/bench                      # every scenario, ~17 minutes
+//! cargo build --release -p frontend -p gateway -p geolocator -p iss-distance -p loadgen -p bench -p bare-stack
+//! cargo build --release -p bare-stack --features contrib --bin contrib-peer   # on its own: other actix features
+//! target/release/bench                      # every scenario, ~21 minutes
 //! target/release/bench --scenario e2e       # one scenario
 //! target/release/bench --markdown BENCHMARKS.md   # and refresh the tables there
 //! target/debug/bench --smoke --bin-dir target/debug   # CI: seconds, no timing assertions
@@ -12,12 +13,21 @@
 //! drives them with the `loadgen` binary, receives their OTLP export in process,
 //! and writes `results.json` and the tables of BENCHMARKS.md into `--out`.
 //! It exits non-zero if any request failed or any telemetry went missing.
+//!
+//! The telemetry comparison runs in live mode against an ISS API mock
+//! (`bare-stack --role iss-api`, so `bare-stack` must be built too) and
+//! measures two sticks beside the services: `bare` (the request path with no
+//! telemetry) and `contrib-peer` (the contrib actix-web instrumentation;
+//! `cargo build --release -p bare-stack --features contrib --bin contrib-peer`).
+//! `--variant LABEL=BIN_DIR[:KEY=VALUE...]` adds a lever's binaries and
+//! settings, with a `LABEL-disabled` twin, to the same rounds.
 
 mod machine;
 mod markdown;
 mod procs;
 mod results;
 mod scenarios;
+mod variants;
 
 use results::{Results, Settings};
 use scenarios::Ctx;
@@ -25,6 +35,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Duration;
+use variants::Extra;
 
 const USAGE: &str = "\
 bench: the benchmark scenarios of BENCHMARKS.md
@@ -43,6 +54,17 @@ usage: bench [--scenario startup|single|e2e|telemetry]... [options]
   --concurrency C     closed-loop requests in flight (default 16, smoke 2)
   --rounds N          telemetry comparison rounds (default 5, smoke 1)
   --startup-runs N    starts per service (default 10, smoke 2)
+  --variants A,B,...  telemetry comparison: only these built-in variants (default all:
+                      sdk-disabled, no-exporter, otlp, otlp-warn-logs, otlp-sampled-10,
+                      bare, contrib-peer)
+  --variant LABEL=BIN_DIR[:KEY=VALUE[:KEY=VALUE...]]
+                      telemetry comparison: also run the services from BIN_DIR with OTLP export
+                      and these variables, and as LABEL-disabled with OTEL_SDK_DISABLED=true
+                      (its ratios are against that twin); repeatable; no ':' in BIN_DIR or values
+
+  The telemetry comparison needs bare-stack in --bin-dir (the ISS API mock and the bare
+  variant) and contrib-peer (cargo build -p bare-stack --features contrib --bin contrib-peer);
+  a smoke run without contrib-peer skips that variant and says so.
 
   bench --sink SECONDS
                       only run the OTLP receiver for SECONDS, printing its endpoint first and
@@ -57,19 +79,28 @@ struct Options {
     from_json: Option<PathBuf>,
     criterion_dir: PathBuf,
     settings: Settings,
+    /// `--variants`: the built-in variants to run (all when `None`).
+    only: Option<Vec<String>>,
+    /// `--variant`s, in the order given.
+    extra: Vec<Extra>,
 }
 
 fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut smoke = false;
     let mut raw: Vec<(String, String)> = Vec::new();
     let mut scenarios = Vec::new();
+    let mut extra = Vec::new();
     while let Some(flag) = args.next() {
         match flag.as_str() {
             "--smoke" => smoke = true,
             "-h" | "--help" => return Err(String::new()),
+            "--variant" => {
+                let spec = args.next().ok_or("--variant needs a value")?;
+                extra.push(Extra::parse(&spec)?);
+            }
             "--scenario" | "--bin-dir" | "--out" | "--markdown" | "--from-json"
             | "--criterion-dir" | "--rate" | "--e2e-seconds" | "--seconds" | "--concurrency"
-            | "--rounds" | "--startup-runs" => {
+            | "--rounds" | "--startup-runs" | "--variants" => {
                 let value = args.next().ok_or(format!("{flag} needs a value"))?;
                 if flag == "--scenario" {
                     if !["startup", "single", "e2e", "telemetry"].contains(&value.as_str()) {
@@ -140,6 +171,11 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
             .map(String::from)
             .to_vec();
     }
+    let only = get("--variants")
+        .map(|list| variants::parse_only(&list))
+        .transpose()?;
+    // Duplicate labels are refused now, not after the other scenarios have run.
+    variants::selected(only.as_deref(), &extra)?;
     Ok(Options {
         bin_dir: get("--bin-dir").map_or("target/release".into(), PathBuf::from),
         out: get("--out").map_or("target/bench".into(), PathBuf::from),
@@ -148,6 +184,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
         from_json: get("--from-json").map(PathBuf::from),
         criterion_dir: get("--criterion-dir").map_or("target/criterion".into(), PathBuf::from),
         settings,
+        only,
+        extra,
     })
 }
 
@@ -165,6 +203,7 @@ fn measure(options: &Options) -> Result<Results, scenarios::Error> {
     );
     let ctx = Ctx {
         bin_dir: options.bin_dir.clone(),
+        variants: variants::selected(options.only.as_deref(), &options.extra)?,
         out_dir: options.out.clone(),
         receiver: otlp_receiver::OtlpReceiver::start()?,
         settings: options.settings.clone(),
@@ -183,12 +222,21 @@ fn measure(options: &Options) -> Result<Results, scenarios::Error> {
         settings: options.settings.clone(),
         ..Results::default()
     };
+    let mut telemetry_plan = None;
+    if options.scenarios.iter().any(|s| s == "telemetry") {
+        let (run, skipped) = scenarios::plan_telemetry(&ctx)?;
+        results.skipped = skipped;
+        telemetry_plan = Some(run);
+    }
     for scenario in &options.scenarios {
         match scenario.as_str() {
             "startup" => results.startup = scenarios::startup(&ctx)?,
             "single" => results.single = scenarios::single(&ctx)?,
             "e2e" => results.e2e = Some(scenarios::end_to_end(&ctx)?),
-            "telemetry" => results.telemetry = scenarios::telemetry(&ctx)?,
+            "telemetry" => {
+                let planned = telemetry_plan.as_deref().unwrap_or_default();
+                (results.variants, results.telemetry) = scenarios::telemetry(&ctx, planned)?;
+            }
             _ => unreachable!("validated when parsing"),
         }
     }
@@ -324,5 +372,35 @@ mod tests {
         assert!(args(&["--rate", "fast"]).is_err());
         assert!(args(&["--rounds", "0"]).is_err());
         assert!(args(&["--bogus"]).is_err());
+        assert!(full.only.is_none() && full.extra.is_empty());
+    }
+
+    #[test]
+    fn variant_options_restrict_and_extend_the_comparison() {
+        let options = args(&[
+            "--variants",
+            "otlp,bare",
+            "--variant",
+            "mimalloc=/tmp/a:MALLOC_ARENA_MAX=2",
+            "--variant",
+            "plain=/tmp/b",
+        ])
+        .unwrap();
+        assert_eq!(
+            options.only,
+            Some(vec!["otlp".to_owned(), "bare".to_owned()])
+        );
+        let labels: Vec<&str> = options.extra.iter().map(|e| e.label.as_str()).collect();
+        assert_eq!(labels, ["mimalloc", "plain"]);
+        assert_eq!(
+            options.extra[0].env,
+            vec![("MALLOC_ARENA_MAX".to_owned(), "2".to_owned())]
+        );
+        assert!(args(&["--variants", "otlp,unknown"]).is_err());
+        assert!(args(&["--variants"]).is_err());
+        assert!(args(&["--variant"]).is_err());
+        assert!(args(&["--variant", "otlp=/tmp/a"]).is_err());
+        assert!(args(&["--variant", "x=/tmp/a", "--variant", "x=/tmp/b"]).is_err());
+        assert!(args(&["--variant", "x=/tmp/a:BROKEN"]).is_err());
     }
 }

@@ -141,6 +141,22 @@ pub struct VariantRun {
     pub open: Measured,
 }
 
+/// A variant of the telemetry comparison, as its table rows describe it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariantInfo {
+    pub label: String,
+    pub description: String,
+    /// The variant its "vs disabled" ratios are against.
+    pub reference: String,
+}
+
+/// A variant that was not run, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Skipped {
+    pub variant: String,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Check {
     pub name: String,
@@ -169,6 +185,11 @@ pub struct Results {
     pub single: Vec<Single>,
     pub e2e: Option<EndToEnd>,
     pub telemetry: Vec<VariantRun>,
+    /// The telemetry comparison's variants in table order (empty in results of older harnesses).
+    #[serde(default)]
+    pub variants: Vec<VariantInfo>,
+    #[serde(default)]
+    pub skipped: Vec<Skipped>,
     pub checks: Vec<Check>,
 }
 

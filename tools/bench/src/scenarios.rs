@@ -1,10 +1,13 @@
 //! The scenarios: start-up, each service alone, end to end with the drop
-//! check, and the telemetry modes side by side.
+//! check, and the telemetry variants side by side (in live mode, against the
+//! bare-stack ISS API mock, with the two measuring sticks among them).
 
 use crate::procs::{self, Memory};
 use crate::results::{
-    Check, Counts, DropCheck, EndToEnd, Measured, Settings, Single, Startup, VariantRun,
+    Check, Counts, DropCheck, EndToEnd, Measured, Settings, Single, Skipped, Startup, VariantInfo,
+    VariantRun,
 };
+use crate::variants::{Binaries, Telemetry, Variant, CONTRIB_PEER};
 use loadgen::Report;
 use otlp_receiver::OtlpReceiver;
 use std::collections::BTreeMap;
@@ -65,41 +68,6 @@ impl Kind {
     }
 }
 
-/// The three telemetry modes of the issue, plus OTLP with warnings-only logs to show what logs cost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Telemetry {
-    /// OTLP/gRPC export of traces, metrics and logs to the in-process receiver.
-    Otlp,
-    /// SDK on (spans, metrics for /metrics), no exporter configured.
-    NoExporter,
-    /// `OTEL_SDK_DISABLED=true`.
-    Disabled,
-    /// As `Otlp`, with `RUST_LOG=warn`: no per-request log records at all.
-    OtlpWarnLogs,
-    /// As `Otlp`, keeping one trace in ten (`parentbased_traceidratio`, 0.1).
-    OtlpSampled,
-}
-
-impl Telemetry {
-    pub const COMPARED: [Telemetry; 5] = [
-        Telemetry::Otlp,
-        Telemetry::NoExporter,
-        Telemetry::Disabled,
-        Telemetry::OtlpWarnLogs,
-        Telemetry::OtlpSampled,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Telemetry::Otlp => "otlp",
-            Telemetry::NoExporter => "no-exporter",
-            Telemetry::Disabled => "sdk-disabled",
-            Telemetry::OtlpWarnLogs => "otlp-warn-logs",
-            Telemetry::OtlpSampled => "otlp-sampled-10",
-        }
-    }
-}
-
 /// Loads of the scenarios.
 #[derive(Debug, Clone, Copy)]
 pub enum Load {
@@ -109,6 +77,8 @@ pub enum Load {
 
 pub struct Ctx {
     pub bin_dir: PathBuf,
+    /// What the telemetry comparison runs (before skipping a missing contrib-peer in smoke mode).
+    pub variants: Vec<Variant>,
     pub out_dir: PathBuf,
     pub receiver: OtlpReceiver,
     pub settings: Settings,
@@ -137,17 +107,32 @@ impl Ctx {
         self.checks.lock().expect("not poisoned").push(check);
     }
 
-    /// The services' settings: offline defaults (and the stack's wiring, from testkit) plus `telemetry`.
-    fn services(&self, telemetry: Telemetry, tag: &str) -> StackBuilder {
+    /// The services' settings: offline defaults (and the stack's wiring, from
+    /// testkit) plus the variant's binaries, telemetry and variables.
+    fn services(&self, variant: &Variant, tag: &str) -> StackBuilder {
+        let telemetry = variant.telemetry;
         let rust_log = match telemetry {
             Telemetry::OtlpWarnLogs => "warn",
             _ => &self.settings.rust_log,
         };
-        let builder = StackBuilder::offline(&self.out_dir.join("logs").join(tag))
-            .binaries(&self.bin_dir)
+        let bin_dir = match &variant.binaries {
+            Binaries::ServicesFrom(dir) => dir,
+            _ => &self.bin_dir,
+        };
+        let mut builder = StackBuilder::offline(&self.out_dir.join("logs").join(tag))
+            .binaries(bin_dir)
             .startup_deadline(self.ready_deadline)
             .env("RUST_LOG", rust_log);
-        match telemetry {
+        if let Some(program) = variant.binaries.stand_in() {
+            for kind in [Kind::Geolocator, Kind::IssDistance, Kind::Gateway] {
+                builder = builder.program(
+                    kind.binary(),
+                    &self.bin_dir.join(program),
+                    &["--role", kind.binary()],
+                );
+            }
+        }
+        builder = match telemetry {
             Telemetry::Otlp | Telemetry::OtlpWarnLogs | Telemetry::OtlpSampled => {
                 let builder = if telemetry == Telemetry::OtlpSampled {
                     builder
@@ -166,15 +151,30 @@ impl Ctx {
             }
             Telemetry::NoExporter => builder,
             Telemetry::Disabled => builder.env("OTEL_SDK_DISABLED", "true"),
+        };
+        for (key, value) in &variant.env {
+            builder = builder.env(key, value);
         }
+        builder
     }
 
-    /// Starts `kinds` (dependencies first, each ready before the next) with `telemetry`.
-    pub fn start(&self, kinds: &[Kind], telemetry: Telemetry, tag: &str) -> Result<Stack, Error> {
+    /// Starts `kinds` (dependencies first, each ready before the next) as
+    /// `variant` plays them; iss-distance asks `iss_api` in live mode if given.
+    pub fn start(
+        &self,
+        kinds: &[Kind],
+        variant: &Variant,
+        tag: &str,
+        iss_api: Option<&str>,
+    ) -> Result<Stack, Error> {
         let binaries: Vec<&str> = kinds.iter().map(|kind| kind.binary()).collect();
+        let mut builder = self.services(variant, tag);
+        if let Some(url) = iss_api {
+            builder = builder.iss_api("live", url);
+        }
         let started = self
             .runtime
-            .block_on(self.services(telemetry, tag).try_start_services(&binaries))?;
+            .block_on(builder.try_start_services(&binaries))?;
         let services = started
             .into_iter()
             .map(|process| {
@@ -186,6 +186,20 @@ impl Ctx {
             services,
             runtime: self.runtime.handle().clone(),
         })
+    }
+
+    /// The ISS API mock (`bare-stack --role iss-api`) the telemetry comparison runs against.
+    fn start_iss_api(&self) -> Result<Process, Error> {
+        let builder = StackBuilder::offline(&self.out_dir.join("logs").join("telemetry-iss-api"))
+            .startup_deadline(self.ready_deadline)
+            .program(
+                "iss-api",
+                &self.bin_dir.join("bare-stack"),
+                &["--role", "iss-api"],
+            );
+        Ok(self
+            .runtime
+            .block_on(builder.try_start_service("iss-api", &[]))?)
     }
 
     /// `GET url`: the status code and the body.
@@ -333,10 +347,16 @@ impl Ctx {
 
     /// Telemetry the receiver holds, per service of `kinds`.
     pub fn counts(&self, kinds: &[Kind]) -> Counts {
+        let names: Vec<String> = kinds.iter().map(|k| k.service_name().to_owned()).collect();
+        self.counts_of(&names)
+    }
+
+    /// Telemetry the receiver holds, per `service.name` in `names`.
+    pub fn counts_of(&self, names: &[String]) -> Counts {
         self.receiver.read(|received| {
             let mut counts = Counts::default();
-            for kind in kinds {
-                let name = kind.service_name();
+            for name in names {
+                let name = name.as_str();
                 counts
                     .spans
                     .insert(name.into(), received.spans_of(name).len() as i64);
@@ -478,7 +498,12 @@ pub fn startup(ctx: &Ctx) -> Result<Vec<Startup>, Error> {
         let mut killed_by_sigterm = 0;
         for run in 0..ctx.settings.startup_runs {
             ctx.receiver.clear();
-            let stack = ctx.start(&[kind], Telemetry::Otlp, &format!("startup-{run}"))?;
+            let stack = ctx.start(
+                &[kind],
+                &Variant::services(Telemetry::Otlp),
+                &format!("startup-{run}"),
+                None,
+            )?;
             let service = stack.service(kind);
             let ready_after = service.ready_after().expect("started means ready");
             ready_ms.push(ready_after.as_secs_f64() * 1000.0);
@@ -553,8 +578,9 @@ pub fn single(ctx: &Ctx) -> Result<Vec<Single>, Error> {
         ctx.receiver.clear();
         let stack = ctx.start(
             &[kind],
-            Telemetry::Otlp,
+            &Variant::services(Telemetry::Otlp),
             &format!("single-{}", kind.binary()),
+            None,
         )?;
         warm_up(ctx, &stack, kind)?;
         let closed = ctx.measure(
@@ -583,7 +609,12 @@ pub fn single(ctx: &Ctx) -> Result<Vec<Single>, Error> {
 /// and returns what the receiver got.
 fn calibrate(ctx: &Ctx, requests: usize) -> Result<Counts, Error> {
     ctx.receiver.clear();
-    let stack = ctx.start(&CHAIN, Telemetry::Otlp, &format!("calibrate-{requests}"))?;
+    let stack = ctx.start(
+        &CHAIN,
+        &Variant::services(Telemetry::Otlp),
+        &format!("calibrate-{requests}"),
+        None,
+    )?;
     for _ in 0..requests {
         let (status, body) = ctx.get(&format!(
             "{}?location=London",
@@ -650,7 +681,12 @@ pub fn end_to_end(ctx: &Ctx) -> Result<EndToEnd, Error> {
         ctx.settings.rate, ctx.settings.e2e_seconds
     );
     ctx.receiver.clear();
-    let stack = ctx.start(&CHAIN, Telemetry::Otlp, "e2e-open")?;
+    let stack = ctx.start(
+        &CHAIN,
+        &Variant::services(Telemetry::Otlp),
+        "e2e-open",
+        None,
+    )?;
     let idle_memory = stack.memory();
     let open = ctx.measure(
         &stack,
@@ -683,7 +719,12 @@ pub fn end_to_end(ctx: &Ctx) -> Result<EndToEnd, Error> {
 
     eprintln!("end to end: closed loop through the gateway and the frontend");
     ctx.receiver.clear();
-    let stack = ctx.start(&Kind::ALL, Telemetry::Otlp, "e2e-closed")?;
+    let stack = ctx.start(
+        &Kind::ALL,
+        &Variant::services(Telemetry::Otlp),
+        "e2e-closed",
+        None,
+    )?;
     warm_up(ctx, &stack, Kind::Gateway)?;
     let closed_gateway = ctx.measure(&stack, "e2e-gateway-closed", Kind::Gateway, closed(ctx))?;
     warm_up(ctx, &stack, Kind::Frontend)?;
@@ -699,23 +740,92 @@ pub fn end_to_end(ctx: &Ctx) -> Result<EndToEnd, Error> {
     })
 }
 
-/// (c) the telemetry modes, interleaved round by round (rotating the order) so
-/// drifting machine load hits every variant alike.
-pub fn telemetry(ctx: &Ctx) -> Result<Vec<VariantRun>, Error> {
-    let variants = Telemetry::COMPARED;
+/// What the telemetry comparison will run, and what it skips: contrib-peer
+/// in smoke mode when it was not built. Missing binaries are errors here,
+/// before any scenario has run, rather than after the others' minutes.
+pub fn plan_telemetry(ctx: &Ctx) -> Result<(Vec<Variant>, Vec<Skipped>), Error> {
+    let bare_stack = ctx.bin_dir.join("bare-stack");
+    if !bare_stack.is_file() {
+        return Err(format!(
+            "{} not found: the telemetry comparison's ISS API mock and measuring stick (build it: cargo build --release -p bare-stack)",
+            bare_stack.display()
+        )
+        .into());
+    }
+    let mut run = Vec::new();
+    let mut skipped = Vec::new();
+    for variant in &ctx.variants {
+        if let Binaries::ServicesFrom(dir) = &variant.binaries {
+            for kind in CHAIN {
+                let binary = dir.join(kind.binary());
+                if !binary.is_file() {
+                    return Err(format!(
+                        "variant {}: {} not found",
+                        variant.label,
+                        binary.display()
+                    )
+                    .into());
+                }
+            }
+        }
+        if variant.label == CONTRIB_PEER {
+            let peer = ctx.bin_dir.join("contrib-peer");
+            if !peer.is_file() {
+                let why = format!(
+                    "{} not found (build it: cargo build -p bare-stack --features contrib --bin contrib-peer, with --release for release binaries)",
+                    peer.display()
+                );
+                if !ctx.settings.smoke {
+                    return Err(why.into());
+                }
+                eprintln!("telemetry: skipping {CONTRIB_PEER}: {why}");
+                skipped.push(Skipped {
+                    variant: variant.label.clone(),
+                    reason: why,
+                });
+                continue;
+            }
+        }
+        run.push(variant.clone());
+    }
+    Ok((run, skipped))
+}
+
+/// (c) the telemetry variants, interleaved round by round (rotating the
+/// order) so drifting machine load hits every variant alike. Every stack's
+/// iss-distance asks one ISS API mock in live mode, so the sticks and the
+/// services take the same four hops per request.
+pub fn telemetry(
+    ctx: &Ctx,
+    variants: &[Variant],
+) -> Result<(Vec<VariantInfo>, Vec<VariantRun>), Error> {
+    let infos = variants
+        .iter()
+        .map(|v| VariantInfo {
+            label: v.label.clone(),
+            description: v.description.clone(),
+            reference: v.reference.clone(),
+        })
+        .collect();
     let mut runs = Vec::new();
+    if variants.is_empty() {
+        return Ok((infos, runs));
+    }
+    let mock = ctx.start_iss_api()?;
+    let iss_api = format!("{}iss-now.json", mock.url());
+    eprintln!("telemetry: ISS API mock at {iss_api}");
     for round in 0..ctx.settings.rounds {
         for i in 0..variants.len() {
-            let variant = variants[(i + round) % variants.len()];
+            let variant = &variants[(i + round) % variants.len()];
             eprintln!(
                 "telemetry round {}/{}: {}",
                 round + 1,
                 ctx.settings.rounds,
-                variant.label()
+                variant.label
             );
             ctx.receiver.clear();
-            let tag = format!("telemetry-{}-{round}", variant.label());
-            let stack = ctx.start(&CHAIN, variant, &tag)?;
+            let tag = format!("telemetry-{}-{round}", variant.label);
+            let stack = ctx.start(&CHAIN, variant, &tag, Some(&iss_api))?;
             warm_up(ctx, &stack, Kind::Gateway)?;
             let closed =
                 ctx.measure(&stack, &format!("{tag}-closed"), Kind::Gateway, closed(ctx))?;
@@ -726,28 +836,52 @@ pub fn telemetry(ctx: &Ctx) -> Result<Vec<VariantRun>, Error> {
                 open(ctx, ctx.settings.run_seconds),
             )?;
             stack.stop()?;
-            // Each variant must be what it claims: exporting, or sending nothing at all.
-            let spans: i64 = ctx.counts(&CHAIN).spans.values().sum();
-            let exports = !matches!(variant, Telemetry::NoExporter | Telemetry::Disabled);
-            ctx.check(
-                format!(
-                    "{tag}: {}",
-                    if exports {
-                        "spans exported"
-                    } else {
-                        "nothing exported"
-                    }
-                ),
-                (spans > 0) == exports,
-                format!("{spans} spans received"),
-            );
+            check_exports(ctx, variant, &tag);
             runs.push(VariantRun {
-                variant: variant.label().into(),
+                variant: variant.label.clone(),
                 round,
                 closed,
                 open,
             });
         }
     }
-    Ok(runs)
+    drop(mock);
+    Ok((infos, runs))
+}
+
+/// Each variant must be what it claims: every service exporting spans and
+/// metrics, or nothing at all reaching the receiver.
+fn check_exports(ctx: &Ctx, variant: &Variant, tag: &str) {
+    let names: Vec<String> = CHAIN
+        .iter()
+        .map(|k| variant.service_name(k.binary(), k.service_name()))
+        .collect();
+    let counts = ctx.counts_of(&names);
+    let stray = ctx
+        .receiver
+        .read(|received| received.spans.len() + received.metrics.len() + received.logs.len());
+    let exports = variant.telemetry.exports();
+    let ok = if exports {
+        names.iter().all(|name| {
+            counts.spans.get(name).is_some_and(|n| *n > 0)
+                && counts.metric_points.get(name).is_some_and(|n| *n > 0)
+        })
+    } else {
+        stray == 0
+    };
+    ctx.check(
+        format!(
+            "{tag}: {}",
+            if exports {
+                "spans and metrics exported by every service"
+            } else {
+                "nothing exported"
+            }
+        ),
+        ok,
+        format!(
+            "spans {:?}, metric points {:?}; {stray} spans, points and log records in all",
+            counts.spans, counts.metric_points
+        ),
+    );
 }

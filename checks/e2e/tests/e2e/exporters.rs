@@ -2,7 +2,7 @@
 //! `OTEL_METRICS_EXPORTER`, `OTEL_LOGS_EXPORTER`): `console` prints every span,
 //! metric and log record on stdout (stderr keeps the human log lines),
 //! `otlp` pushes, `prometheus` is `/metrics`, `none` is nothing, and lists mix
-//! them.
+//! them. `OTEL_EXPORTER_OTLP_COMPRESSION=gzip` compresses the OTLP exports.
 
 use e2e::{prom_text, Protocol, StackBuilder};
 use otlp_receiver::OtlpReceiver;
@@ -89,4 +89,46 @@ async fn exporter_lists_send_each_signal_only_where_it_is_told() {
     );
     assert!(process.stdout().contains("calculating-iss-distance"));
     assert!(!process.stdout().contains("Log #"), "no console logs");
+}
+
+/// `OTEL_EXPORTER_OTLP_COMPRESSION=gzip` (the standard variable, read by the OTLP exporters
+/// themselves) compresses every export over both transports, and everything still arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_compression_gzip_works_over_grpc_and_http() {
+    for (protocol, test_name) in [
+        (Protocol::Grpc, "gzip-grpc"),
+        (Protocol::HttpProtobuf, "gzip-http"),
+    ] {
+        let receiver = OtlpReceiver::start().unwrap();
+        let mut process = StackBuilder::new(test_name)
+            .otlp(&receiver.endpoint(), protocol)
+            .env("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
+            .start_one("iss-distance")
+            .await;
+        let answer = reqwest::get(format!("{}?latitude=48.85&longitude=2.35", process.url()))
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+        let status = process.stop(Duration::from_secs(30)).await;
+        assert_eq!(status.code(), Some(0), "{}", process.stderr());
+
+        let received = receiver.snapshot();
+        assert!(
+            received
+                .spans
+                .iter()
+                .any(|s| s.name == "calculating-iss-distance")
+                && !received.logs.is_empty()
+                && !received.metrics.is_empty(),
+            "{protocol:?}: {}",
+            received.summary()
+        );
+        let all: usize = received.requests.values().sum();
+        assert_eq!(
+            received.gzip_requests,
+            all,
+            "{protocol:?}: every export compressed: {}",
+            received.summary()
+        );
+    }
 }
