@@ -181,26 +181,6 @@ fn per_request(c: &mut Criterion) {
             )
         })
     });
-    // The lever `experimental_metrics_bound_instruments` offers: the same recordings with the
-    // attribute set resolved once (measured here only; see BENCHMARKS.md for why it is not used).
-    let bound_counter = counter.bind(&[
-        KeyValue::new("geocoder.source", "gazetteer"),
-        KeyValue::new("geocoder.result", "hit"),
-        KeyValue::new("geocoder.cached", "false"),
-    ]);
-    group.bench_function("metrics/counter_3_attributes_bound", |b| {
-        b.iter(|| bound_counter.add(1))
-    });
-    let bound_histogram = histogram.bind(&[
-        KeyValue::new("http.request.method", "GET"),
-        KeyValue::new("server.address", "geolocator".to_owned()),
-        KeyValue::new("server.port", 5002),
-        KeyValue::new("http.response.status_code", 200),
-        KeyValue::new("url.scheme", "http"),
-    ]);
-    group.bench_function("metrics/histogram_5_attributes_bound", |b| {
-        b.iter(|| bound_histogram.record(black_box(0.0042)))
-    });
     group.finish();
     let _ = tracer_provider.shutdown();
     let _ = meter_provider.shutdown();

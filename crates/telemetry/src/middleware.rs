@@ -5,7 +5,9 @@
 //! convention attributes (route template, never the query string), the
 //! handler runs inside it, and `http.server.request.duration` and
 //! `http.server.active_requests` are recorded. A 5xx marks the span as an
-//! error; a 4xx does not (the server did its job).
+//! error; a 4xx does not (the server did its job). Under
+//! `OTEL_SDK_DISABLED=true` it only calls the handler: the no-op providers
+//! would throw every attribute away.
 //!
 //! Why not `opentelemetry-instrumentation-actix-web`, the crate most Rust
 //! users would pick? Its source (read at the contrib repository's
