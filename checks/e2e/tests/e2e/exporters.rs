@@ -4,6 +4,7 @@
 //! `otlp` pushes, `prometheus` is `/metrics`, `none` is nothing, and lists mix
 //! them. `OTEL_EXPORTER_OTLP_COMPRESSION=gzip` compresses the OTLP exports.
 
+use crate::support::ask_iss_distance;
 use e2e::{prom_text, Protocol, StackBuilder};
 use otlp_receiver::OtlpReceiver;
 use std::time::Duration;
@@ -17,10 +18,7 @@ async fn console_exporters_print_spans_metrics_and_logs_on_stdout() {
         .env("OTEL_METRIC_EXPORT_INTERVAL", "500")
         .start_one("iss-distance")
         .await;
-    let answer = reqwest::get(format!("{}?latitude=48.85&longitude=2.35", process.url()))
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 200);
+    ask_iss_distance(&process).await;
     // `console` alone replaces the default: /metrics is not served from the SDK.
     let families = prom_text::parse(&process.scrape().await).expect("valid exposition");
     assert!(
@@ -63,10 +61,7 @@ async fn exporter_lists_send_each_signal_only_where_it_is_told() {
         .env("OTEL_LOGS_EXPORTER", "none")
         .start_one("iss-distance")
         .await;
-    let answer = reqwest::get(format!("{}?latitude=48.85&longitude=2.35", process.url()))
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 200);
+    ask_iss_distance(&process).await;
     let families = prom_text::parse(&process.scrape().await).expect("valid exposition");
     assert_eq!(families["incoming_requests_total"].samples[0].value, 1.0);
     let status = process.stop(Duration::from_secs(30)).await;
@@ -105,10 +100,7 @@ async fn otlp_compression_gzip_works_over_grpc_and_http() {
             .env("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
             .start_one("iss-distance")
             .await;
-        let answer = reqwest::get(format!("{}?latitude=48.85&longitude=2.35", process.url()))
-            .await
-            .unwrap();
-        assert_eq!(answer.status(), 200);
+        ask_iss_distance(&process).await;
         let status = process.stop(Duration::from_secs(30)).await;
         assert_eq!(status.code(), Some(0), "{}", process.stderr());
 

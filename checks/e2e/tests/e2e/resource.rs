@@ -3,7 +3,7 @@
 //! `OTEL_SERVICE_NAME` wins over a `service.name` in `OTEL_RESOURCE_ATTRIBUTES`,
 //! which wins over the built-in default.
 
-use crate::support::EXPORT_DEADLINE;
+use crate::support::{ask_iss_distance, EXPORT_DEADLINE};
 use e2e::{prom_text, Protocol, StackBuilder};
 use otlp_receiver::{OtlpReceiver, Received, Resource};
 
@@ -24,10 +24,7 @@ async fn otel_service_name_and_resource_attributes_override_the_built_in_resourc
         attributes_only.start_one("iss-distance")
     );
     for process in [&both, &attributes_only] {
-        let answer = reqwest::get(format!("{}?latitude=48.85&longitude=2.35", process.url()))
-            .await
-            .unwrap();
-        assert_eq!(answer.status(), 200);
+        ask_iss_distance(process).await;
     }
 
     let received = receiver

@@ -2,6 +2,7 @@
 //! service keeps serving and logging to stderr; `OTEL_TRACES_SAMPLER=always_off`
 //! drops spans but not logs and metrics.
 
+use crate::support::ask_iss_distance;
 use e2e::{prom_text, Protocol, StackBuilder};
 use otlp_receiver::OtlpReceiver;
 use std::time::Duration;
@@ -21,10 +22,7 @@ async fn otel_sdk_disabled_and_an_always_off_sampler_are_honoured() {
         unsampled.start_one("iss-distance")
     );
     for process in [&disabled, &unsampled] {
-        let answer = reqwest::get(format!("{}?latitude=48.85&longitude=2.35", process.url()))
-            .await
-            .unwrap();
-        assert_eq!(answer.status(), 200, "{}", process.name());
+        ask_iss_distance(process).await;
     }
     let disabled_families = prom_text::parse(&disabled.scrape().await).expect("valid exposition");
     assert!(

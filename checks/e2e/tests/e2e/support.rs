@@ -1,6 +1,6 @@
 //! Assertions shared by the end-to-end tests.
 
-use e2e::SERVICE_NAMES;
+use e2e::{Process, SERVICE_NAMES};
 use otlp_receiver::{Received, Resource, Span, SpanKind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -15,6 +15,14 @@ pub const SERVICES: [&str; 4] = [
     SERVICE_NAMES[2].1,
     SERVICE_NAMES[3].1,
 ];
+
+/// One API request to a running iss-distance (Paris), answered 200.
+pub async fn ask_iss_distance(process: &Process) {
+    let answer = reqwest::get(format!("{}?latitude=48.85&longitude=2.35", process.url()))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "{}", process.name());
+}
 
 /// The `service.name` of a binary.
 pub fn service_name(binary: &str) -> &'static str {
