@@ -8,7 +8,7 @@ use opentelemetry::metrics::Counter;
 use opentelemetry::trace::get_active_span;
 use opentelemetry::KeyValue;
 use std::cell::RefCell;
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use telemetry::client::UpstreamError;
 
@@ -62,7 +62,7 @@ pub struct IssLocator {
 struct GroundTrack {
     second: i64,
     epoch: f64,
-    points: Arc<[api::IssPosition]>,
+    points: Vec<api::IssPosition>,
 }
 
 impl IssLocator {
@@ -168,7 +168,7 @@ impl IssLocator {
         }
         cached
             .as_ref()
-            .map(|track| track.points.to_vec())
+            .map(|track| track.points.clone())
             .unwrap_or_default()
     }
 }
