@@ -51,9 +51,9 @@ pub struct Distance {
     /// a day, more at every reboost).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elements: Option<OrbitalElements>,
-    /// The predicted ground track from 45 minutes before to 45 minutes after
-    /// `timestamp`, every 3 minutes (SGP4 from the same elements: an estimate
-    /// too). Empty when it cannot be propagated.
+    /// Only when asked (`ground_track=true`): the predicted ground track from
+    /// 45 minutes before to 45 minutes after `timestamp`, every 3 minutes (SGP4
+    /// from the same elements: an estimate too). Absent when it cannot be propagated.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ground_track: Vec<IssPosition>,
 }

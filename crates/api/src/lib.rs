@@ -15,4 +15,5 @@ pub use bodies::{
 };
 pub use query::{
     describe_rejected_query, CoordinatesQuery, Latitude, LocationQuery, LocationText, Longitude,
+    PlaceDistanceQuery,
 };

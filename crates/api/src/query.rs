@@ -17,7 +17,20 @@ pub struct LocationQuery {
     pub location: LocationText,
 }
 
-/// `?latitude=<degrees>&longitude=<degrees>`: what iss-distance answers for.
+/// `?location=<text>[&ground_track=true]`: what the gateway answers for.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PlaceDistanceQuery {
+    /// A place name, or `"<latitude>, <longitude>"`; leading and trailing white space is ignored.
+    #[param(value_type = String, min_length = 1, max_length = 200, pattern = r"\S", example = "Paris")]
+    pub location: LocationText,
+    /// Whether the answer carries the ISS's predicted `ground_track` (the map's line).
+    #[serde(default, deserialize_with = "true_or_false")]
+    #[param(value_type = bool, required = false, default = false)]
+    pub ground_track: bool,
+}
+
+/// `?latitude=<degrees>&longitude=<degrees>[&ground_track=true]`: what iss-distance answers for.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CoordinatesQuery {
@@ -27,6 +40,26 @@ pub struct CoordinatesQuery {
     /// Degrees east of Greenwich.
     #[param(value_type = f64, minimum = -180.0, maximum = 180.0, example = -0.12)]
     pub longitude: Longitude,
+    /// Whether the answer carries the ISS's predicted `ground_track`. Off by default: it is
+    /// 31 points that only a map needs, most of the answer's bytes.
+    #[serde(default, deserialize_with = "true_or_false")]
+    #[param(value_type = bool, required = false, default = false)]
+    pub ground_track: bool,
+}
+
+/// A flag parameter: exactly `true` or `false`, so a typo is a 400 rather than a silent default.
+fn true_or_false<'de, D: serde::Deserializer<'de>>(parameter: D) -> Result<bool, D::Error> {
+    let text = String::deserialize(parameter)?;
+    match text.as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => {
+            let shown: String = other.chars().take(40).collect();
+            Err(serde::de::Error::custom(format!(
+                "ground_track must be true or false, got '{shown}'."
+            )))
+        }
+    }
 }
 
 /// A place name (or `"<lat>, <lon>"`) as typed: trimmed, not blank, not too long.
@@ -198,6 +231,10 @@ mod tests {
             serde_urlencoded::from_str("latitude=%20-33.87%20&longitude=180&extra=1").unwrap();
         assert_eq!(query.latitude.degrees(), -33.87);
         assert_eq!(query.longitude.degrees(), 180.0);
+        assert!(
+            !query.ground_track,
+            "the track is asked for, not sent by default"
+        );
         for bad in [
             "",
             "  ",
@@ -237,6 +274,14 @@ mod tests {
                 "latitude=1&latitude=2&longitude=1",
                 "parameter 'latitude' was given more than once.",
             ),
+            (
+                "latitude=1&longitude=1&ground_track=yes",
+                "ground_track must be true or false, got 'yes'.",
+            ),
+            (
+                "latitude=1&longitude=1&ground_track=true&ground_track=true",
+                "parameter 'ground_track' was given more than once.",
+            ),
         ] {
             assert_eq!(rejection::<CoordinatesQuery>(query), expected, "{query}");
         }
@@ -263,5 +308,30 @@ mod tests {
         }
         let at_limit = format!("location={}", "é".repeat(LocationText::MAX_CHARS));
         assert!(serde_urlencoded::from_str::<LocationQuery>(&at_limit).is_ok());
+    }
+
+    #[test]
+    fn the_gateway_sends_the_ground_track_only_when_asked() {
+        for (query, wanted) in [
+            ("location=Paris", false),
+            ("location=Paris&ground_track=false", false),
+            ("location=Paris&ground_track=true", true),
+        ] {
+            let parsed: PlaceDistanceQuery = serde_urlencoded::from_str(query).unwrap();
+            assert_eq!(parsed.ground_track, wanted, "{query}");
+        }
+        for (query, expected) in [
+            ("ground_track=true", "No location given"),
+            (
+                "location=Paris&ground_track=1",
+                "ground_track must be true or false, got '1'.",
+            ),
+            (
+                "location=Paris&ground_track=",
+                "ground_track must be true or false, got ''.",
+            ),
+        ] {
+            assert_eq!(rejection::<PlaceDistanceQuery>(query), expected, "{query}");
+        }
     }
 }

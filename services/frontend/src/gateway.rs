@@ -23,8 +23,10 @@ impl Gateway {
         client_address: Option<&str>,
     ) -> Result<GatewayAnswer, UpstreamError> {
         let mut url = self.url.clone();
+        // The page draws the track on its map, so it asks for it.
         url.query_pairs_mut()
-            .append_pair("location", location.as_str());
+            .append_pair("location", location.as_str())
+            .append_pair("ground_track", "true");
         self.client.get_json_for(&url, client_address).await
     }
 }

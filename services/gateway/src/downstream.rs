@@ -39,7 +39,7 @@ impl Geolocator {
     }
 }
 
-/// A place geolocator found, and its coordinates as iss-distance's query.
+/// A place geolocator found, and its coordinates as iss-distance's query (without the track).
 pub struct Located {
     pub place: Place,
     pub coordinates: CoordinatesQuery,
@@ -52,11 +52,16 @@ impl IssDistance {
         Self { client, url }
     }
 
-    pub async fn distance_from(&self, place: &CoordinatesQuery) -> Result<Distance, UpstreamError> {
+    pub async fn distance_from(&self, query: &CoordinatesQuery) -> Result<Distance, UpstreamError> {
         let mut url = self.url.clone();
-        url.query_pairs_mut()
-            .append_pair("latitude", &place.latitude.degrees().to_string())
-            .append_pair("longitude", &place.longitude.degrees().to_string());
+        let mut pairs = url.query_pairs_mut();
+        pairs
+            .append_pair("latitude", &query.latitude.degrees().to_string())
+            .append_pair("longitude", &query.longitude.degrees().to_string());
+        if query.ground_track {
+            pairs.append_pair("ground_track", "true");
+        }
+        drop(pairs);
         self.client.get_json(&url).await
     }
 }
@@ -65,5 +70,6 @@ fn coordinates_of(place: &Place) -> Result<CoordinatesQuery, String> {
     Ok(CoordinatesQuery {
         latitude: Latitude::new(place.latitude)?,
         longitude: Longitude::new(place.longitude)?,
+        ground_track: false,
     })
 }

@@ -3,7 +3,7 @@
 use crate::downstream::{Geolocator, IssDistance, Located};
 use crate::error::ApiError;
 use actix_web::web;
-use api::{ErrorBody, GatewayAnswer, LocationQuery};
+use api::{CoordinatesQuery, ErrorBody, GatewayAnswer, PlaceDistanceQuery};
 use utoipa::OpenApi;
 
 /// The gateway's OpenAPI document, served at `/openapi.json`.
@@ -26,17 +26,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[utoipa::path(
     get,
     path = "/",
-    params(LocationQuery),
+    params(PlaceDistanceQuery),
     responses(
-        (status = 200, description = "The distance, the ISS position and the place", body = GatewayAnswer),
-        (status = 400, description = "No location, a blank or repeated one, or one longer than 200 characters (checked here and by geolocator)", body = ErrorBody),
+        (status = 200, description = "The distance, the ISS position and the place; the predicted ground track when asked", body = GatewayAnswer),
+        (status = 400, description = "No location, a blank or repeated one, or one longer than 200 characters (checked here and by geolocator); ground_track neither true nor false", body = ErrorBody),
         (status = 404, description = "geolocator knows no such place (its answer, passed through)", body = ErrorBody),
         (status = 502, description = "geolocator or iss-distance is unreachable or failed", body = ErrorBody),
         (status = 504, description = "geolocator or iss-distance did not answer in time", body = ErrorBody),
     )
 )]
 pub async fn distance_from_place(
-    query: web::Query<LocationQuery>,
+    query: web::Query<PlaceDistanceQuery>,
     geolocator: web::Data<Geolocator>,
     iss_distance: web::Data<IssDistance>,
 ) -> Result<web::Json<GatewayAnswer>, ApiError> {
@@ -44,8 +44,12 @@ pub async fn distance_from_place(
         .locate(&query.location)
         .await
         .map_err(ApiError::of(Geolocator::SERVICE))?;
+    let asked = CoordinatesQuery {
+        ground_track: query.ground_track,
+        ..coordinates
+    };
     let distance = iss_distance
-        .distance_from(&coordinates)
+        .distance_from(&asked)
         .await
         .map_err(ApiError::of(IssDistance::SERVICE))?;
     Ok(web::Json(GatewayAnswer { distance, place }))

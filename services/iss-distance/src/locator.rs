@@ -35,8 +35,6 @@ pub struct IssFix {
     pub timestamp: i64,
     /// The elements an SGP4 position was propagated from (none for a live position).
     pub elements: Option<api::OrbitalElements>,
-    /// The predicted ground track around the position's time (SGP4).
-    pub ground_track: Vec<api::IssPosition>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,7 +114,6 @@ impl IssLocator {
             source: PositionSource::Live,
             timestamp: fix.timestamp.unwrap_or_else(|| now().trunc() as i64),
             elements: None,
-            ground_track: self.ground_track(now().trunc() as i64),
         })
     }
 
@@ -135,12 +132,12 @@ impl IssLocator {
             source: PositionSource::Sgp4,
             timestamp: second,
             elements: Some(model.elements_at(at)),
-            ground_track: self.ground_track(second),
         })
     }
 
-    /// The current orbit's track around `second`, or none if SGP4 cannot propagate that far.
-    fn ground_track(&self, second: i64) -> Vec<api::IssPosition> {
+    /// The predicted track around the whole `second` (the answer's `timestamp`), from the
+    /// current elements; empty if SGP4 cannot propagate that far.
+    pub fn ground_track(&self, second: i64) -> Vec<api::IssPosition> {
         let model = self.model.get();
         let epoch = model.epoch_unix_seconds();
         let mut cached = self.track.borrow_mut();

@@ -30,7 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     path = "/",
     params(CoordinatesQuery),
     responses(
-        (status = 200, description = "The distance and the ISS position; an SGP4 estimate states its orbital elements and their age", body = Distance),
+        (status = 200, description = "The distance and the ISS position; an SGP4 estimate states its orbital elements and their age; the predicted ground track when asked", body = Distance),
         (status = 400, description = "Missing, empty, non-numeric, non-finite, repeated or out-of-range coordinates", body = ErrorBody),
         (status = 502, description = "No position: the live ISS API failed (ISS_POSITION_SOURCE=live) or SGP4 could not propagate", body = ErrorBody),
         (status = 504, description = "The live ISS API did not answer in time (ISS_POSITION_SOURCE=live)", body = ErrorBody),
@@ -43,6 +43,7 @@ pub async fn distance(
     let CoordinatesQuery {
         latitude,
         longitude,
+        ground_track,
     } = query.into_inner();
     let answer = INSTRUMENTATION
         .in_span("calculating-iss-distance", vec![], async {
@@ -64,7 +65,11 @@ pub async fn distance(
                 source: iss.source,
                 timestamp: iss.timestamp,
                 elements: iss.elements,
-                ground_track: iss.ground_track,
+                ground_track: if ground_track {
+                    locator.ground_track(iss.timestamp)
+                } else {
+                    Vec::new()
+                },
             })
         })
         .await?;

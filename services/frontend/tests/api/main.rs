@@ -100,6 +100,8 @@ async fn a_place_gets_the_answer_sentence_and_the_map() {
     let app = spawn_app().await;
     Mock::given(method("GET"))
         .and(query_param("location", "Paris"))
+        // The map draws the track, which the gateway sends only when asked.
+        .and(query_param("ground_track", "true"))
         // Asked on the visitor's behalf: the gateway may record who asked (TRUSTED_PROXIES).
         .and(header("x-forwarded-for", "127.0.0.1"))
         .respond_with(ResponseTemplate::new(200).set_body_json(answer("Paris, France")))

@@ -7,7 +7,7 @@ use service_common::EnvReader;
 use std::time::{Duration, Instant};
 use telemetry::MetricsRegistry;
 use url::Url;
-use wiremock::matchers::{method, query_param};
+use wiremock::matchers::{method, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 mod openapi;
@@ -116,6 +116,39 @@ async fn the_answer_is_the_distance_plus_the_place() {
         .elements
         .expect("the estimate's elements pass through");
     assert_eq!(elements.age_days, 4.56);
+}
+
+#[tokio::test]
+async fn the_ground_track_is_asked_of_iss_distance_only_when_the_caller_asks() {
+    let app = spawn_app().await;
+    geolocator_answers(&app, ResponseTemplate::new(200).set_body_json(paris())).await;
+    let mut with_track = distance();
+    with_track["ground_track"] = json!([{ "latitude": 1.5, "longitude": 2.5 }]);
+    Mock::given(method("GET"))
+        .and(query_param("ground_track", "true"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(&with_track))
+        .expect(1)
+        .mount(&app.iss_distance)
+        .await;
+    Mock::given(method("GET"))
+        .and(query_param_is_missing("ground_track"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(distance()))
+        .expect(1)
+        .mount(&app.iss_distance)
+        .await;
+
+    let (status, body) = get(&format!("{}?location=Paris&ground_track=true", app.address)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ground_track"], with_track["ground_track"]);
+    let (status, body) = get(&format!("{}?location=Paris", app.address)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("ground_track").is_none(), "{body}");
+    let (status, body) = get(&format!("{}?location=Paris&ground_track=1", app.address)).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["error"],
+        "ground_track must be true or false, got '1'."
+    );
 }
 
 #[tokio::test]

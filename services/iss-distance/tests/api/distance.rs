@@ -75,10 +75,11 @@ async fn sgp4_mode_never_calls_the_api_and_answers_a_consistent_distance() {
     let expected = (geodesic_metres(-33.87, 151.21, lat, lon) / 10.0).round() / 100.0;
     assert_eq!(answer.distance, expected);
     assert!((answer.timestamp - before).abs() <= 2);
+    assert!(
+        body.get("ground_track").is_none(),
+        "the track only when asked: {body}"
+    );
     // An estimate says what it is estimated from: the shipped elements, and how old they are.
-    // The track of the current orbit: 45 minutes either side, every 3 minutes, through the position.
-    assert_eq!(answer.ground_track.len(), 31);
-    assert_eq!(answer.ground_track[15], answer.location);
     let elements = answer.elements.expect("an SGP4 answer states its elements");
     assert_eq!(elements.epoch, "2026-10-09T19:42:49Z");
     let expected_age = (answer.timestamp as f64 - 1_791_574_969.139) / 86_400.0;
@@ -86,6 +87,19 @@ async fn sgp4_mode_never_calls_the_api_and_answers_a_consistent_distance() {
         (elements.age_days - expected_age).abs() < 0.01,
         "{elements:?}"
     );
+}
+
+#[tokio::test]
+async fn asked_for_it_the_answer_carries_the_track_of_the_current_orbit() {
+    let app = spawn_app(PositionMode::Sgp4).await;
+    let (status, body) = app
+        .get("latitude=-33.87&longitude=151.21&ground_track=true")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let answer: Distance = serde_json::from_value(body).expect("the contract's body");
+    // 45 minutes either side of the position's time, every 3 minutes, through the position.
+    assert_eq!(answer.ground_track.len(), 31);
+    assert_eq!(answer.ground_track[15], answer.location);
 }
 
 #[tokio::test]

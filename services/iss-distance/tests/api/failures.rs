@@ -123,6 +123,10 @@ async fn bad_coordinates_get_a_clear_400_and_never_a_5xx() {
         ("latitude=91&longitude=1".into(), "between -90 and 90"),
         ("latitude=1&longitude=-181".into(), "between -180 and 180"),
         ("latitude=%ZZ&longitude=1".into(), "must be a number"),
+        (
+            "latitude=1&longitude=1&ground_track=yes".into(),
+            "ground_track must be true or false",
+        ),
     ];
     for (query, expected) in cases {
         let (status, body) = app.get(&query).await;
