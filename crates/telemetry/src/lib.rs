@@ -18,6 +18,7 @@ mod providers;
 mod resource;
 mod scope;
 mod spans;
+mod stderr_lines;
 #[cfg(test)]
 mod testing;
 

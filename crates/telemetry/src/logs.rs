@@ -1,6 +1,6 @@
-//! The process's one `log` logger: a tee to `env_logger` (stderr, `RUST_LOG`)
-//! and, when a log exporter exists (`otlp` or `console`), to
-//! `opentelemetry-appender-log`.
+//! The process's one `log` logger: a tee to `env_logger` (stderr, `RUST_LOG`,
+//! written by [`crate::stderr_lines`]) and, when a log exporter exists (`otlp`
+//! or `console`), to `opentelemetry-appender-log`.
 //!
 //! Records emitted while a request's span is current carry its trace and span
 //! ids (the bridge reads the current context). Records from the exporter's own
@@ -62,7 +62,12 @@ impl Log for TeeLogger {
 /// A second call (as in tests that start several apps) keeps the first logger.
 pub(crate) fn install(provider: Option<&SdkLoggerProvider>) {
     let stderr =
-        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).build();
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+            // For speed: lines reach stderr from a thread of their own, batched under load.
+            .target(env_logger::Target::Pipe(Box::new(
+                crate::stderr_lines::writer(),
+            )))
+            .build();
     let max_level = stderr.filter();
     let tee = TeeLogger {
         stderr,
