@@ -1,23 +1,30 @@
 //! Stderr for the log lines, written by a thread of its own: a request thread
-//! only copies its line into a buffer, and under load one `write` carries all
-//! the lines queued while the previous one ran (group commit), instead of one
-//! system call per line on the thread that serves the request.
+//! only copies its line into a buffer, and under load one `write` carries every
+//! line queued in the last few milliseconds, instead of one system call per
+//! line on the thread that serves the request.
 //!
-//! When idle, a line is written as soon as the writer thread wakes (microseconds),
-//! so `docker logs` and the tests that read a service's start-up line see it at once.
-//! [`flush`] waits until everything queued is written; the telemetry guard calls it last.
+//! An idle writer is woken by the first line (so `docker logs` and the tests
+//! that read a service's start-up line see it at once); after each write it
+//! lingers a few milliseconds, so a busy service pays one wake-up and one write
+//! per batch, not per line. [`flush`] waits until everything queued is written;
+//! the telemetry guard calls it last.
 
 use std::io::{self, Write};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 /// A burst larger than this waits for the writer instead of growing the buffer without bound.
 const MAX_QUEUED_BYTES: usize = 1 << 20;
+/// How long the writer lets lines gather after a write: the most a line waits under load.
+const LINGER: Duration = Duration::from_millis(5);
 
 #[derive(Default)]
 struct Queue {
     lines: Vec<u8>,
     /// The writer thread holds a batch it has taken but not yet written.
     writing: bool,
+    /// The writer thread waits for a line (rather than lingering or writing): wake it.
+    writer_waiting: bool,
 }
 
 #[derive(Default)]
@@ -75,10 +82,11 @@ impl Write for StderrLines {
                 .wait_while(queue, |queue| queue.lines.len() > MAX_QUEUED_BYTES)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
         }
-        let was_empty = queue.lines.is_empty();
         queue.lines.extend_from_slice(bytes);
+        // Only a waiting writer is woken: a notify is a system call even when nobody waits.
+        let wake = std::mem::take(&mut queue.writer_waiting);
         drop(queue);
-        if was_empty {
+        if wake {
             shared.queued.notify_one();
         }
         Ok(bytes.len())
@@ -93,10 +101,15 @@ fn write_batches(shared: &Shared, out: &mut impl Write) {
     let mut batch = Vec::new();
     loop {
         {
-            let mut queue = shared
-                .queued
-                .wait_while(shared.lock(), |queue| queue.lines.is_empty())
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut queue = shared.lock();
+            while queue.lines.is_empty() {
+                queue.writer_waiting = true;
+                queue = shared
+                    .queued
+                    .wait(queue)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+            }
+            queue.writer_waiting = false;
             // Swap buffers: the request threads keep appending to the emptied one.
             std::mem::swap(&mut batch, &mut queue.lines);
             queue.writing = true;
@@ -106,6 +119,7 @@ fn write_batches(shared: &Shared, out: &mut impl Write) {
         batch.clear();
         shared.lock().writing = false;
         shared.written.notify_all();
+        std::thread::sleep(LINGER);
     }
 }
 
