@@ -1,5 +1,6 @@
 //! The tables of BENCHMARKS.md, rendered from [`Results`].
 
+use crate::procs::Memory;
 use crate::results::{median, Measured, Results, Single, VariantInfo, VariantRun};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -54,6 +55,9 @@ struct VariantSummary {
     open_p999: f64,
     cpu_us: f64,
     receiver_cpu_us: f64,
+    /// The largest service's resident set during the open loop, and its private part (KiB).
+    largest_rss_kib: f64,
+    largest_anon_kib: f64,
 }
 
 fn summarize(runs: &[VariantRun], label: &str) -> Option<VariantSummary> {
@@ -78,7 +82,27 @@ fn summarize(runs: &[VariantRun], label: &str) -> Option<VariantSummary> {
                 r.closed.receiver_cpu_ms * 1000.0 / r.closed.report.requests as f64
             }
         }),
+        largest_rss_kib: m(&|r| largest(&r.open).rss_kib as f64),
+        largest_anon_kib: m(&|r| largest(&r.open).anon_kib as f64),
     })
+}
+
+/// The memory of the service with the largest resident set during `run`.
+fn largest(run: &Measured) -> Memory {
+    run.memory
+        .values()
+        .copied()
+        .max_by_key(|memory| memory.rss_kib)
+        .unwrap_or_default()
+}
+
+/// MiB of private memory, or a dash for results recorded before it was.
+fn private_mib(anon_kib: u64) -> String {
+    if anon_kib == 0 {
+        "–".into()
+    } else {
+        mib(anon_kib)
+    }
 }
 
 /// The variants of results written before they were recorded (five service modes).
@@ -413,12 +437,12 @@ pub fn render(results: &Results, criterion_dir: &Path) -> String {
         let _ = writeln!(w, "### (d) Resident memory and (e) start-up time\n");
         let _ = writeln!(
             w,
-            "Start-up is spawn → first 200 from `/readyz` (polled every millisecond), OTLP export on. Idle is VmRSS right after ready; under load is the highest VmRSS sampled during the {} req/s end-to-end run (the frontend is not on that path), and its VmHWM.\n",
+            "Start-up is spawn → first 200 from `/readyz` (polled every millisecond), OTLP export on. Idle is VmRSS right after ready; under load is the highest VmRSS sampled during the {} req/s end-to-end run (the frontend is not on that path), the private part of it (the highest `RssAnon`; the rest is file pages, mostly the binary's code and read-only data, shared with the page cache), and its VmHWM.\n",
             s.rate
         );
         let _ = writeln!(
             w,
-            "| service | ready median ms | ready min–max ms | idle RSS MiB | RSS under load MiB | peak (VmHWM) MiB | SIGTERM at ready killed it outright |\n|---|---|---|---|---|---|---|"
+            "| service | ready median ms | ready min–max ms | idle RSS MiB | RSS under load MiB | of which private MiB | peak (VmHWM) MiB | SIGTERM at ready killed it outright |\n|---|---|---|---|---|---|---|---|"
         );
         for st in &results.startup {
             let loaded = results.e2e.as_ref().and_then(|e| {
@@ -439,13 +463,14 @@ pub fn render(results: &Results, criterion_dir: &Path) -> String {
             );
             let _ = writeln!(
                 w,
-                "| {} | {} | {}–{} | {} | {} | {} | {} of {} |",
+                "| {} | {} | {}–{} | {} | {} | {} | {} | {} of {} |",
                 st.service,
                 ms(median(&st.ready_ms)),
                 ms(min),
                 ms(max),
                 mib(idle as u64),
                 loaded.map_or("–".into(), |m| mib(m.rss_kib)),
+                loaded.map_or("–".into(), |m| private_mib(m.anon_kib)),
                 loaded.map_or("–".into(), |m| mib(m.hwm_kib)),
                 st.killed_by_sigterm,
                 st.ready_ms.len(),
@@ -511,13 +536,13 @@ fn telemetry_section(w: &mut String, results: &Results) {
     );
     let _ = writeln!(
         w,
-        "| variant | closed-loop req/s | vs disabled | vs bare | closed p99 ms | open p50 ms | open p99 ms | open p99.9 ms | service CPU µs/request | vs disabled | vs bare | receiver CPU µs/request |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "| variant | closed-loop req/s | vs disabled | vs bare | closed p99 ms | open p50 ms | open p99 ms | open p99.9 ms | service CPU µs/request | vs disabled | vs bare | receiver CPU µs/request | largest RSS in the open loop, MiB (private) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for (info, v) in &summaries {
         let reference = find(&info.reference);
         let _ = writeln!(
             w,
-            "| {} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {} | {:.0} |",
+            "| {} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {} | {:.0} | {} ({}) |",
             info.description,
             v.throughput,
             ratio(v.throughput, reference.map(|r| r.throughput), 3),
@@ -530,6 +555,8 @@ fn telemetry_section(w: &mut String, results: &Results) {
             ratio(v.cpu_us, reference.map(|r| r.cpu_us), 2),
             ratio(v.cpu_us, bare.map(|b| b.cpu_us), 2),
             v.receiver_cpu_us,
+            mib(v.largest_rss_kib as u64),
+            private_mib(v.largest_anon_kib as u64),
         );
         debug_assert_eq!(v.label, info.label);
     }
@@ -664,6 +691,14 @@ mod tests {
         assert!(appended.starts_with("# Title\n") && appended.contains("new tables"));
     }
 
+    fn memory(rss_kib: u64, anon_kib: u64) -> Memory {
+        Memory {
+            rss_kib,
+            hwm_kib: rss_kib,
+            anon_kib,
+        }
+    }
+
     fn run(variant: &str, round: usize, throughput_rps: f64, cpu_ms: f64) -> VariantRun {
         let report = loadgen::Report {
             targets: Vec::new(),
@@ -687,7 +722,12 @@ mod tests {
             report,
             cpu_ms: [("gateway".to_owned(), cpu_ms)].into(),
             receiver_cpu_ms: 0.0,
-            memory: Default::default(),
+            // The larger service's resident set is what the table shows: 20 MiB, 8 of them private.
+            memory: [
+                ("gateway".to_owned(), memory(12_288, 4_096)),
+                ("geolocator-service".to_owned(), memory(20_480, 8_192)),
+            ]
+            .into(),
             loadgen_cpu_ms: 0.0,
             others_cpu_pct: 0.0,
             steal_pct: 0.0,
@@ -741,7 +781,7 @@ mod tests {
         assert!(tables.contains("| vs disabled | vs bare | closed p99 ms"));
         assert_eq!(
             row("otlp"),
-            "| desc otlp | 500 | 0.500 | 0.250 | 0.00 | 0.00 | 0.00 | 0.00 | 200 | 2.00 | 4.00 | 0 |"
+            "| desc otlp | 500 | 0.500 | 0.250 | 0.00 | 0.00 | 0.00 | 0.00 | 200 | 2.00 | 4.00 | 0 | 20.0 (8.0) |"
         );
         assert!(row("bare").contains("| 2000 | 2.000 | 1.000 |"));
         // An extra variant's ratios are against its own disabled twin.

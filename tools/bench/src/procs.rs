@@ -4,11 +4,16 @@
 
 use std::process::Command;
 
-/// Resident set now and at its peak, in KiB (`VmRSS`, `VmHWM` of `/proc/<pid>/status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// Resident set now and at its peak, in KiB (`VmRSS`, `VmHWM` of `/proc/<pid>/status`), and the
+/// private part of the resident set (`RssAnon`): the rest is file pages, mostly the binary's own
+/// code and read-only data, shared with the page cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Memory {
     pub rss_kib: u64,
     pub hwm_kib: u64,
+    /// Zero in results recorded before it was.
+    #[serde(default)]
+    pub anon_kib: u64,
 }
 
 pub fn parse_status_memory(status: &str) -> Option<Memory> {
@@ -21,6 +26,7 @@ pub fn parse_status_memory(status: &str) -> Option<Memory> {
     Some(Memory {
         rss_kib: field("VmRSS")?,
         hwm_kib: field("VmHWM")?,
+        anon_kib: field("RssAnon")?,
     })
 }
 
@@ -103,12 +109,13 @@ mod tests {
 
     #[test]
     fn memory_comes_from_vmrss_and_vmhwm() {
-        let status = "Name:\tgateway\nVmPeak:\t  100 kB\nVmHWM:\t   9000 kB\nVmRSS:\t   8123 kB\nThreads:\t4\n";
+        let status = "Name:\tgateway\nVmPeak:\t  100 kB\nVmHWM:\t   9000 kB\nVmRSS:\t   8123 kB\nRssAnon:\t    2048 kB\nRssFile:\t    6075 kB\nThreads:\t4\n";
         assert_eq!(
             parse_status_memory(status),
             Some(Memory {
                 rss_kib: 8123,
-                hwm_kib: 9000
+                hwm_kib: 9000,
+                anon_kib: 2048,
             })
         );
         assert_eq!(parse_status_memory("Name:\tx\n"), None);

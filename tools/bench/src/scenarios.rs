@@ -392,6 +392,7 @@ fn sample_memory(stack: &Stack, peaks: &Mutex<BTreeMap<String, Memory>>) {
             let entry = peaks.entry(kind.service_name().to_owned()).or_insert(now);
             entry.rss_kib = entry.rss_kib.max(now.rss_kib);
             entry.hwm_kib = entry.hwm_kib.max(now.hwm_kib);
+            entry.anon_kib = entry.anon_kib.max(now.anon_kib);
         }
     }
 }
