@@ -24,6 +24,7 @@ scripts/build-platform-tools.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p bare-stack --features contrib --all-targets -- -D warnings  # the contrib-peer measuring stick
+cargo clippy -p telemetry --features bound-instruments --all-targets -- -D warnings  # the bound-instruments benchmark
 # The end-to-end tests start the real service binaries, so build them first.
 cargo build --workspace --bins
 cargo test --workspace
