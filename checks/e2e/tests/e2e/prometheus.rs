@@ -5,6 +5,7 @@
 use e2e::prom_text::{self, Family};
 use e2e::{StackBuilder, TracedClient, LATENCY_BUCKETS};
 use std::collections::BTreeMap;
+use std::time::Duration;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -38,7 +39,7 @@ fn value(families: &BTreeMap<String, Family>, family: &str, labels: &[(&str, &st
 async fn every_service_serves_contract_metrics_in_a_valid_prometheus_exposition() {
     let iss_api = MockServer::start().await;
     iss_now(200).mount(&iss_api).await;
-    let stack = StackBuilder::new("prometheus")
+    let mut stack = StackBuilder::new("prometheus")
         .service_env("iss-distance", "ISS_POSITION_SOURCE", "auto")
         .service_env(
             "iss-distance",
@@ -64,10 +65,15 @@ async fn every_service_serves_contract_metrics_in_a_valid_prometheus_exposition(
     iss_now(500).mount(&iss_api).await;
     let fallback = client.get(&stack.frontend_page_url("Paris"), &[]).await;
     assert_eq!(fallback.status, Some(200), "{}", fallback.body);
-    assert!(stack
+    // Log lines reach stderr from the service's writer thread, a few milliseconds after the answer.
+    stack
         .iss_distance
-        .stderr()
-        .contains("falling back to the SGP4 position"));
+        .wait_for_line("the fallback warning", Duration::from_secs(5), |line| {
+            line.contains("falling back to the SGP4 position")
+                .then_some(())
+        })
+        .await
+        .expect("a warning on stderr for the fallback");
 
     for process in stack.processes() {
         let text = process.scrape().await;
