@@ -54,6 +54,9 @@ struct VariantSummary {
     open_p99: f64,
     open_p999: f64,
     cpu_us: f64,
+    /// CPU per request in the open loop: at a fixed rate, where a slower variant does not also
+    /// share each wake-up among fewer requests, as it does in the closed loop.
+    open_cpu_us: f64,
     receiver_cpu_us: f64,
     /// The largest service's resident set during the open loop, and its private part (KiB).
     largest_rss_kib: f64,
@@ -75,6 +78,7 @@ fn summarize(runs: &[VariantRun], label: &str) -> Option<VariantSummary> {
         open_p99: m(&|r| r.open.report.latency_ms.p99),
         open_p999: m(&|r| r.open.report.latency_ms.p999),
         cpu_us: m(&|r| r.closed.cpu_us_per_request()),
+        open_cpu_us: m(&|r| r.open.cpu_us_per_request()),
         receiver_cpu_us: m(&|r| {
             if r.closed.report.requests == 0 {
                 0.0
@@ -531,18 +535,18 @@ fn telemetry_section(w: &mut String, results: &Results) {
     );
     let _ = writeln!(
         w,
-        "Median of {rounds} rounds; in each round every variant gets a fresh stack, a warm-up, {} s closed loop ({} in flight) and {} s open loop at {} req/s, in an order rotated round by round, so drifting machine load hits all variants alike.{live} Ratios are against `sdk-disabled` (an extra `--variant` against its own `-disabled` twin) and against `bare`, the same request path with no telemetry and none of the services' domain work, from the same run. CPU is the three services' (the mock's is not counted). `RUST_LOG={}` in every variant but `otlp-warn-logs`.\n",
+        "Median of {rounds} rounds; in each round every variant gets a fresh stack, a warm-up, {} s closed loop ({} in flight) and {} s open loop at {} req/s, in an order rotated round by round, so drifting machine load hits all variants alike.{live} Ratios are against `sdk-disabled` (an extra `--variant` against its own `-disabled` twin) and against `bare`, the same request path with no telemetry and none of the services' domain work, from the same run. CPU is the three services' (the mock's is not counted), per request in the closed loop, and in the open loop at the fixed rate, where a slower variant does not also share each wake-up among fewer requests as it does in the closed loop. `RUST_LOG={}` in every variant but `otlp-warn-logs`.\n",
         s.run_seconds, s.concurrency, s.run_seconds, s.rate, s.rust_log
     );
     let _ = writeln!(
         w,
-        "| variant | closed-loop req/s | vs disabled | vs bare | closed p99 ms | open p50 ms | open p99 ms | open p99.9 ms | service CPU µs/request | vs disabled | vs bare | receiver CPU µs/request | largest RSS in the open loop, MiB (private) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "| variant | closed-loop req/s | vs disabled | vs bare | closed p99 ms | open p50 ms | open p99 ms | open p99.9 ms | service CPU µs/request | vs disabled | vs bare | open-loop CPU µs/request | vs disabled | receiver CPU µs/request | largest RSS in the open loop, MiB (private) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     );
     for (info, v) in &summaries {
         let reference = find(&info.reference);
         let _ = writeln!(
             w,
-            "| {} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {} | {:.0} | {} ({}) |",
+            "| {} | {:.0} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {} | {:.0} | {} | {:.0} | {} ({}) |",
             info.description,
             v.throughput,
             ratio(v.throughput, reference.map(|r| r.throughput), 3),
@@ -554,6 +558,8 @@ fn telemetry_section(w: &mut String, results: &Results) {
             v.cpu_us,
             ratio(v.cpu_us, reference.map(|r| r.cpu_us), 2),
             ratio(v.cpu_us, bare.map(|b| b.cpu_us), 2),
+            v.open_cpu_us,
+            ratio(v.open_cpu_us, reference.map(|r| r.open_cpu_us), 2),
             v.receiver_cpu_us,
             mib(v.largest_rss_kib as u64),
             private_mib(v.largest_anon_kib as u64),
@@ -781,7 +787,7 @@ mod tests {
         assert!(tables.contains("| vs disabled | vs bare | closed p99 ms"));
         assert_eq!(
             row("otlp"),
-            "| desc otlp | 500 | 0.500 | 0.250 | 0.00 | 0.00 | 0.00 | 0.00 | 200 | 2.00 | 4.00 | 0 | 20.0 (8.0) |"
+            "| desc otlp | 500 | 0.500 | 0.250 | 0.00 | 0.00 | 0.00 | 0.00 | 200 | 2.00 | 4.00 | 200 | 2.00 | 0 | 20.0 (8.0) |"
         );
         assert!(row("bare").contains("| 2000 | 2.000 | 1.000 |"));
         // An extra variant's ratios are against its own disabled twin.
