@@ -25,7 +25,7 @@ pub struct PlaceDistanceQuery {
     #[param(value_type = String, min_length = 1, max_length = 200, pattern = r"\S", example = "Paris")]
     pub location: LocationText,
     /// Whether the answer carries the ISS's predicted `ground_track` (the map's line).
-    #[serde(default, deserialize_with = "true_or_false")]
+    #[serde(default, deserialize_with = "ground_track_flag")]
     #[param(value_type = bool, required = false, default = false)]
     pub ground_track: bool,
 }
@@ -42,13 +42,13 @@ pub struct CoordinatesQuery {
     pub longitude: Longitude,
     /// Whether the answer carries the ISS's predicted `ground_track`. Off by default: it is
     /// 31 points that only a map needs, most of the answer's bytes.
-    #[serde(default, deserialize_with = "true_or_false")]
+    #[serde(default, deserialize_with = "ground_track_flag")]
     #[param(value_type = bool, required = false, default = false)]
     pub ground_track: bool,
 }
 
-/// A flag parameter: exactly `true` or `false`, so a typo is a 400 rather than a silent default.
-fn true_or_false<'de, D: serde::Deserializer<'de>>(parameter: D) -> Result<bool, D::Error> {
+/// The `ground_track` flag: exactly `true` or `false`, so a typo is a 400 rather than a silent default.
+fn ground_track_flag<'de, D: serde::Deserializer<'de>>(parameter: D) -> Result<bool, D::Error> {
     let text = String::deserialize(parameter)?;
     match text.as_str() {
         "true" => Ok(true),

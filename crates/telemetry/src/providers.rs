@@ -198,12 +198,11 @@ impl TelemetryGuard {
 
     /// Flushes and stops the tracer, logger and meter providers, side by side so a dead
     /// collector costs one export timeout rather than three; reports each error on stderr;
-    /// then waits until every log line has reached stderr.
+    /// then (dropping the guard) waits until every log line has reached stderr.
     ///
     /// Blocking: call it after the server's runtime has returned, as `main` does.
     pub fn shutdown(mut self) {
         self.shutdown_providers();
-        crate::stderr_lines::flush();
     }
 
     fn shutdown_providers(&mut self) {
@@ -239,6 +238,7 @@ impl Drop for TelemetryGuard {
         if let Some(runtime) = self.export_runtime.take() {
             runtime.shutdown_background();
         }
+        // Last, after the shutdown reports: with or without `shutdown`, no log line stays queued.
         crate::stderr_lines::flush();
     }
 }
