@@ -100,6 +100,7 @@ pub fn init(service: ServiceInfo) -> Result<TelemetryGuard, TelemetryError> {
             .map_err(|error| TelemetryError::Prometheus(error.to_string()))?;
         meter = meter.with_reader(prometheus_reader);
     }
+    let spans_exported = otlp.spans.is_some() || config.traces.console;
     if let Some(spans) = otlp.spans {
         tracer = tracer.with_batch_exporter(spans);
     }
@@ -121,15 +122,19 @@ pub fn init(service: ServiceInfo) -> Result<TelemetryGuard, TelemetryError> {
     if config.logs.console {
         logger = logger.with_batch_exporter(opentelemetry_stdout::LogExporter::default());
     }
-    let tracer = tracer.build();
+    // Spans that no exporter receives are not recorded at all (for speed): the global no-op
+    // tracer provider passes each request's incoming trace context on to its outgoing calls.
+    let tracer = spans_exported.then(|| tracer.build());
     let meter = meter.build();
     let logger = (config.logs.otlp || config.logs.console).then(|| logger.build());
-    global::set_tracer_provider(tracer.clone());
+    if let Some(tracer) = &tracer {
+        global::set_tracer_provider(tracer.clone());
+    }
     global::set_meter_provider(meter.clone());
     logs::install(logger.as_ref());
 
     Ok(TelemetryGuard {
-        tracer: Some(tracer),
+        tracer,
         meter: Some(meter),
         logger,
         registry,

@@ -2,11 +2,12 @@
 //! `OTEL_METRICS_EXPORTER`, `OTEL_LOGS_EXPORTER`): `console` prints every span,
 //! metric and log record on stdout (stderr keeps the human log lines),
 //! `otlp` pushes, `prometheus` is `/metrics`, `none` is nothing, and lists mix
-//! them. `OTEL_EXPORTER_OTLP_COMPRESSION=gzip` compresses the OTLP exports.
+//! them. `OTEL_EXPORTER_OTLP_COMPRESSION=gzip` compresses the OTLP exports. A service with no
+//! span exporter records no spans but passes the trace context on.
 
-use crate::support::ask_iss_distance;
+use crate::support::{ask_iss_distance, one_span, service_name, EXPORT_DEADLINE};
 use e2e::{prom_text, Protocol, StackBuilder};
-use otlp_receiver::OtlpReceiver;
+use otlp_receiver::{OtlpReceiver, SpanKind};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,4 +124,68 @@ async fn otlp_compression_gzip_works_over_grpc_and_http() {
             received.summary()
         );
     }
+}
+
+/// A service whose spans go nowhere (`OTEL_TRACES_EXPORTER=none`) records none, yet stays in
+/// the caller's trace: its log records carry the caller's trace id, and the services it calls
+/// get the caller's `traceparent` as it came, so their spans are children of the caller's span.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_without_a_span_exporter_passes_the_trace_context_on() {
+    let receiver = OtlpReceiver::start().unwrap();
+    let stack = StackBuilder::new("traces-none-pass-through")
+        .otlp(&receiver.endpoint(), Protocol::Grpc)
+        .service_env("gateway", "OTEL_TRACES_EXPORTER", "none")
+        .start()
+        .await;
+    let trace_id = e2e::new_trace_id();
+    let traceparent = e2e::load::traceparent(&trace_id);
+    let caller_span_id = traceparent.split('-').nth(2).unwrap().to_owned();
+    let answer = reqwest::Client::new()
+        .get(stack.gateway_url("Paris"))
+        .header("traceparent", &traceparent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+
+    let gateway = service_name("gateway");
+    let received = receiver
+        .wait_until(
+            EXPORT_DEADLINE,
+            "geolocator's and iss-distance's server spans and the gateway's log record",
+            |r| {
+                let servers = r
+                    .spans_in_trace(&trace_id)
+                    .iter()
+                    .filter(|s| s.kind == SpanKind::Server)
+                    .count();
+                let gateway_logged = r
+                    .logs_in_trace(&trace_id)
+                    .iter()
+                    .any(|l| l.service_name() == gateway);
+                (servers >= 2 && gateway_logged).then(|| r.clone())
+            },
+        )
+        .await
+        .unwrap();
+    let spans = received.spans_in_trace(&trace_id);
+    for service in ["geolocator", "iss-distance"] {
+        let server = one_span(&spans, service_name(service), SpanKind::Server, "GET /");
+        assert_eq!(
+            server.parent_span_id.as_deref(),
+            Some(caller_span_id.as_str()),
+            "{service}'s server span is a child of the gateway's caller"
+        );
+    }
+    assert!(
+        received.spans.iter().all(|s| s.service_name() != gateway),
+        "the gateway exported spans: {}",
+        received.summary()
+    );
+    let log = received
+        .logs_in_trace(&trace_id)
+        .into_iter()
+        .find(|l| l.service_name() == gateway && l.body.starts_with("received request"))
+        .expect("the gateway's request log is in the caller's trace");
+    assert_eq!(log.span_id.as_deref(), Some(caller_span_id.as_str()));
 }
