@@ -2,7 +2,9 @@
 //! their alternate names in every script GeoNames lists, and the names of
 //! their first-level divisions (states, provinces; see `data/LICENSE-GEONAMES.md`).
 //! `build.rs` folds, ranks and sorts every name into an index compiled into
-//! the binary ([`compile`]), so loading it is a header check, not work.
+//! the binary ([`compile`]), so loading it is a header check, not work, and
+//! a lookup reads a small table shared by all lookups, then one block of
+//! entries (the layout and why: [`compile`]).
 //!
 //! Names are compared folded ([`crate::fold`]): case, accents, punctuation
 //! and `St.`/`Mt.`/`Ft.` do not matter; other scripts match as written
@@ -38,8 +40,13 @@
 pub(crate) mod compile;
 
 use crate::fold::{fold, fold_transliterated, has_other_script};
-use compile::{ALIAS_SIZE, CITY_SIZE, DIVISION_SIZE, ENTRY_SIZE, HEADER_SIZE, MAGIC, NO_DIVISION};
+use compile::{
+    fence_prefix, ALIAS_SIZE, CITY_SIZE, DIVISION_SIZE, FENCE_PREFIX, FENCE_SIZE, HEADER_SIZE,
+    MAGIC, NO_DIVISION,
+};
 use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::ops::Range;
 
 /// The index `build.rs` compiled from `data/`.
 const COMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gazetteer.bin"));
@@ -47,7 +54,10 @@ const COMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gazetteer.bin"
 pub struct Gazetteer {
     bytes: Cow<'static, [u8]>,
     cities: usize,
-    entries: usize,
+    /// Blocks of entries, so fences.
+    blocks: usize,
+    /// The size of the entries section.
+    entry_bytes: usize,
     divisions: usize,
     aliases: usize,
 }
@@ -65,10 +75,12 @@ pub struct FoundPlace {
 }
 
 /// One city of the index, as [`compile`] wrote it.
-struct CityRecord<'a> {
+struct CityRecord {
     latitude: f64,
     longitude: f64,
-    answer: &'a str,
+    /// Where the reference to its answer name is: read only for the city a
+    /// lookup returns, as the names lie elsewhere, in the string area.
+    answer_at: usize,
     country: [u8; 2],
     division: u16,
 }
@@ -96,11 +108,24 @@ impl Gazetteer {
             return Err(GazetteerError("not a compiled gazetteer".into()));
         }
         let count = |i: usize| u32_at(&bytes, MAGIC.len() + 4 * i).unwrap_or(0) as usize;
-        let (cities, entries, divisions, aliases, strings) =
-            (count(0), count(1), count(2), count(3), count(4));
+        let (cities, entries, block_size, entry_bytes, divisions, aliases, strings) = (
+            count(0),
+            count(1),
+            count(2),
+            count(3),
+            count(4),
+            count(5),
+            count(6),
+        );
+        let blocks = match (entries, block_size) {
+            (0, _) => 0,
+            (_, 0) => return Err(GazetteerError("entries in blocks of 0".into())),
+            _ => entries.div_ceil(block_size),
+        };
         let sections = [
             (cities, CITY_SIZE),
-            (entries, ENTRY_SIZE),
+            (blocks, FENCE_SIZE),
+            (entry_bytes, 1),
             (divisions, DIVISION_SIZE),
             (aliases, ALIAS_SIZE),
         ];
@@ -118,7 +143,8 @@ impl Gazetteer {
         Ok(Self {
             bytes,
             cities,
-            entries,
+            blocks,
+            entry_bytes,
             divisions,
             aliases,
         })
@@ -145,14 +171,15 @@ impl Gazetteer {
             None if has_other_script(query) => self.lookup_folded(query, fold_transliterated),
             found => found,
         };
-        found.map(|city| FoundPlace {
+        let city = found?;
+        Some(FoundPlace {
             latitude: city.latitude,
             longitude: city.longitude,
-            name: city.answer.to_owned(),
+            name: self.answer(&city)?.to_owned(),
         })
     }
 
-    fn lookup_folded(&self, query: &str, fold: fn(&str) -> String) -> Option<CityRecord<'_>> {
+    fn lookup_folded(&self, query: &str, fold: fn(&str) -> String) -> Option<CityRecord> {
         if let Some(city) = self.candidates(&fold(query)).next() {
             return Some(city);
         }
@@ -197,11 +224,10 @@ impl Gazetteer {
     }
 
     /// Every city named `key` (folded), best candidate first.
-    fn candidates(&self, key: &str) -> impl Iterator<Item = CityRecord<'_>> + '_ {
-        let key = key.as_bytes();
-        let start = lower_bound(self.entries, |i| self.entry(i).0 < key);
-        let end = start + lower_bound(self.entries - start, |i| self.entry(start + i).0 == key);
-        (start..end).filter_map(|i| self.city(self.entry(i).1 as usize))
+    fn candidates(&self, key: &str) -> impl Iterator<Item = CityRecord> + '_ {
+        self.entries()
+            .cities_named(key.as_bytes())
+            .filter_map(|city| self.city(city as usize))
     }
 
     /// The ISO2 code of the country `key` (folded) names.
@@ -221,12 +247,17 @@ impl Gazetteer {
             && (self.string_at(at) == key.as_bytes() || self.string_at(at + 6) == key.as_bytes())
     }
 
-    fn entry(&self, i: usize) -> (&[u8], u32) {
-        let at = self.entries_start() + i * ENTRY_SIZE;
-        (
-            self.string_at(at),
-            u32_at(&self.bytes, at + 6).unwrap_or(u32::MAX),
-        )
+    fn entries(&self) -> Entries<'_> {
+        let fences = self.fences_start();
+        let entries = self.entries_start();
+        // from_bytes checked that the sections fit.
+        Entries {
+            fences: self.bytes.get(fences..entries).unwrap_or_default(),
+            blocks: self
+                .bytes
+                .get(entries..entries + self.entry_bytes)
+                .unwrap_or_default(),
+        }
     }
 
     fn alias(&self, i: usize) -> (&[u8], [u8; 2]) {
@@ -235,7 +266,7 @@ impl Gazetteer {
         (self.string_at(at), [code[0], code[1]])
     }
 
-    fn city(&self, i: usize) -> Option<CityRecord<'_>> {
+    fn city(&self, i: usize) -> Option<CityRecord> {
         if i >= self.cities {
             return None;
         }
@@ -249,18 +280,27 @@ impl Gazetteer {
         Some(CityRecord {
             latitude: f64_at(at)?,
             longitude: f64_at(at + 8)?,
-            answer: std::str::from_utf8(self.string_at(at + 16)).ok()?,
+            answer_at: at + 16,
             country: [tail[0], tail[1]],
             division: u16::from_le_bytes([tail[2], tail[3]]),
         })
     }
 
-    fn entries_start(&self) -> usize {
+    /// The name `city` is given as in answers.
+    fn answer(&self, city: &CityRecord) -> Option<&str> {
+        std::str::from_utf8(self.string_at(city.answer_at)).ok()
+    }
+
+    fn fences_start(&self) -> usize {
         HEADER_SIZE + self.cities * CITY_SIZE
     }
 
+    fn entries_start(&self) -> usize {
+        self.fences_start() + self.blocks * FENCE_SIZE
+    }
+
     fn divisions_start(&self) -> usize {
-        self.entries_start() + self.entries * ENTRY_SIZE
+        self.entries_start() + self.entry_bytes
     }
 
     fn aliases_start(&self) -> usize {
@@ -278,6 +318,70 @@ impl Gazetteer {
         };
         reference().unwrap_or_default()
     }
+}
+
+/// The fence table and the entries section ([`compile`] has the format).
+struct Entries<'a> {
+    fences: &'a [u8],
+    blocks: &'a [u8],
+}
+
+impl<'a> Entries<'a> {
+    /// The cities filed under `key`, in stored order (best candidate first).
+    fn cities_named(&self, key: &[u8]) -> impl Iterator<Item = u32> + 'a {
+        let blocks = self.blocks;
+        let Range { mut start, end } = self.range(key);
+        std::iter::from_fn(move || {
+            if start >= end {
+                return None;
+            }
+            let (_, city, next) = entry_at(blocks, start)?;
+            start = next;
+            Some(city)
+        })
+    }
+
+    /// The byte range of the entries filed under `key` (empty if none).
+    fn range(&self, key: &[u8]) -> Range<usize> {
+        let prefix = fence_prefix(key);
+        let fence = |i: usize| self.fences.get(i * FENCE_SIZE..(i + 1) * FENCE_SIZE);
+        // Fences are truncated keys: a block whose fence equals `key`'s may
+        // hold keys below it. So the scan starts in the last block whose
+        // fence sorts strictly below (every block before it ends below
+        // `key`), or in the first, and goes on until a key sorts past `key`.
+        let below = lower_bound(self.fences.len() / FENCE_SIZE, |i| {
+            fence(i).is_some_and(|fence| fence[..FENCE_PREFIX] < prefix[..])
+        });
+        let mut at = match below.checked_sub(1) {
+            None => 0,
+            // An offset past the end (corrupt data) finds nothing.
+            Some(i) => fence(i)
+                .and_then(|fence| u32_at(fence, FENCE_PREFIX))
+                .map_or(usize::MAX, |at| at as usize),
+        };
+        let mut start = None;
+        while let Some((entry_key, _, next)) = entry_at(self.blocks, at) {
+            match entry_key.cmp(key) {
+                Ordering::Less => {}
+                Ordering::Equal => {
+                    start.get_or_insert(at);
+                }
+                Ordering::Greater => break,
+            }
+            at = next;
+        }
+        start.map_or(0..0, |start| start..at)
+    }
+}
+
+/// The entry at `at` in `blocks`: (key, city, where the next entry starts),
+/// or None past the end or where a length runs past it.
+fn entry_at(blocks: &[u8], at: usize) -> Option<(&[u8], u32, usize)> {
+    let key_at = at.checked_add(2)?;
+    let length = u16::from_le_bytes(blocks.get(at..key_at)?.try_into().ok()?);
+    let city_at = key_at + length as usize;
+    let key = blocks.get(key_at..city_at)?;
+    Some((key, u32_at(blocks, city_at)?, city_at + 4))
 }
 
 fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
@@ -301,6 +405,7 @@ fn lower_bound(len: usize, before: impl Fn(usize) -> bool) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     const CITIES: &str =
         "name\tlatitude\tlongitude\tcountry_code\tadmin1\tpopulation\talternate_names
@@ -427,11 +532,12 @@ US\tTX\tTexas
         let mut namesakes = 0;
         let mut wrong = Vec::new();
         for city in (0..g.len()).map(|i| g.city(i).unwrap()) {
-            match g.lookup(city.answer) {
+            let answer = g.answer(&city).unwrap();
+            match g.lookup(answer) {
                 Some(a) if (a.latitude, a.longitude) == (city.latitude, city.longitude) => {}
                 // Same name, division and country (two Longxing in Chongqing): nothing tells them apart.
-                Some(a) if fold(&a.name) == fold(city.answer) => namesakes += 1,
-                other => wrong.push(format!("{} -> {other:?}", city.answer)),
+                Some(a) if fold(&a.name) == fold(answer) => namesakes += 1,
+                other => wrong.push(format!("{answer} -> {other:?}")),
             }
         }
         (namesakes, wrong)
@@ -461,7 +567,211 @@ US\tTX\tTexas
         assert!(Gazetteer::from_bytes(Cow::Owned(bytes)).is_err());
         assert!(Gazetteer::from_bytes(Cow::Borrowed(b"GAZ".as_slice())).is_err());
         let mut huge_counts = MAGIC.to_vec();
-        huge_counts.extend_from_slice(&[0xFF; 20]);
+        huge_counts.extend_from_slice(&[0xFF; HEADER_SIZE - MAGIC.len()]);
         assert!(Gazetteer::from_bytes(Cow::Owned(huge_counts)).is_err());
+    }
+
+    /// Every entry, read in one walk over the whole entries section.
+    fn all_entries(entries: &Entries) -> Vec<(Vec<u8>, u32)> {
+        let (mut all, mut at) = (Vec::new(), 0);
+        while let Some((key, city, next)) = entry_at(entries.blocks, at) {
+            all.push((key.to_vec(), city));
+            at = next;
+        }
+        assert_eq!(
+            at,
+            entries.blocks.len(),
+            "entries end where the section does"
+        );
+        all
+    }
+
+    /// Looks up each of `keys` and, with `neighbours`, keys next to it (one
+    /// byte shorter, one byte longer, the last byte one more or less: mostly
+    /// absent) through the fences and blocks, and checks the cities against a
+    /// search of `all`.
+    fn assert_lookups_agree(
+        entries: &Entries,
+        all: &[(Vec<u8>, u32)],
+        keys: &[Vec<u8>],
+        neighbours: bool,
+    ) {
+        assert!(all.windows(2).all(|pair| pair[0].0 <= pair[1].0), "sorted");
+        let naive = |key: &[u8]| {
+            let start = all.partition_point(|(k, _)| k.as_slice() < key);
+            let end = all.partition_point(|(k, _)| k.as_slice() <= key);
+            all[start..end]
+                .iter()
+                .map(|&(_, city)| city)
+                .collect::<Vec<_>>()
+        };
+        for key in keys {
+            let mut probes = vec![key.clone()];
+            if neighbours {
+                probes.push([key.as_slice(), &[0]].concat());
+                probes.push([key.as_slice(), &[0xFF]].concat());
+                if let Some((&last, rest)) = key.split_last() {
+                    probes.push(rest.to_vec());
+                    probes.push([rest, &[last.wrapping_add(1)]].concat());
+                    probes.push([rest, &[last.wrapping_sub(1)]].concat());
+                }
+            }
+            for probe in probes {
+                let found: Vec<u32> = entries.cities_named(&probe).collect();
+                assert_eq!(
+                    found,
+                    naive(&probe),
+                    "{:?}",
+                    String::from_utf8_lossy(&probe)
+                );
+            }
+        }
+    }
+
+    /// 12 cities whose names share 17 bytes ("saint jean de luz"), more than a fence holds.
+    fn namesakes_tsv() -> String {
+        let mut tsv = CITIES.to_owned();
+        for (i, suffix) in "ABCDEFGHIJKL".chars().enumerate() {
+            tsv += &format!(
+                "Saint Jean de Luz {suffix}\t{i}\t10\tFR\t11\t{}\t\n",
+                50 - i
+            );
+        }
+        tsv += "Aachen\t-1\t-1\tFR\t11\t5\t\nZzyzx\t-2\t-2\tUS\tTX\t5\t\n";
+        // A key as long as a fence, a prefix of the others', and one a byte shorter.
+        tsv += "Saint Jean de Lu\t-3\t-3\tFR\t11\t5\t\nSaint Jean de L\t-4\t-4\tFR\t11\t5\t\n";
+        tsv
+    }
+
+    #[test]
+    fn tiny_blocks_find_every_key_across_block_boundaries() {
+        let tsv = namesakes_tsv();
+        for block_size in 1..=6 {
+            let bytes = compile::compile_with(&tsv, COUNTRIES, ADMIN1, block_size).unwrap();
+            assert_eq!(u32_at(&bytes, MAGIC.len() + 8), Some(block_size as u32));
+            let g = Gazetteer::from_bytes(Cow::Owned(bytes)).unwrap();
+            let entries = g.entries();
+            let all = all_entries(&entries);
+            assert_eq!(g.blocks, all.len().div_ceil(block_size));
+            let shared = fence_prefix(b"saint jean de luz");
+            let fences = entries.fences.chunks(FENCE_SIZE);
+            let sharing = fences.filter(|f| f[..FENCE_PREFIX] == shared).count();
+            assert!(sharing >= 12 / block_size, "{block_size}: {sharing} fences");
+            let keys: Vec<Vec<u8>> = all.iter().map(|(key, _)| key.clone()).collect();
+            assert_lookups_agree(&entries, &all, &keys, true);
+
+            let at = |query: &str| g.lookup(query).map(|place| place.latitude);
+            for (i, suffix) in "ABCDEFGHIJKL".chars().enumerate() {
+                assert_eq!(at(&format!("saint jean de luz {suffix}")), Some(i as f64));
+            }
+            assert_eq!(at("Saint Jean de Lu"), Some(-3.0));
+            assert_eq!(at("Saint Jean de L"), Some(-4.0));
+            assert_eq!(at("Saint Jean de Luz"), None);
+            assert_eq!(at("Saint Jean de Luz M"), None);
+            // The first key and the last (Paris in Japanese), and keys before and after them.
+            let last = &all[all.len() - 1].0;
+            assert_eq!(
+                (&all[0].0[..], &last[..]),
+                (&b"aachen"[..], "パリ".as_bytes())
+            );
+            assert_eq!(at("Aachen"), Some(-1.0));
+            assert_eq!(at("パリ"), Some(48.85));
+            assert_eq!(at("Aa"), None);
+            assert_eq!(at("パリパリ"), None);
+            assert_eq!(at("Zzyzx"), Some(-2.0));
+            // Two candidates, in ranking order, wherever the block boundary falls.
+            let springfields: Vec<f64> = g.candidates("springfield").map(|c| c.latitude).collect();
+            assert_eq!(springfields, [39.8, 42.1]);
+        }
+    }
+
+    #[test]
+    fn the_shipped_index_finds_every_key_through_its_fences() {
+        let g = Gazetteer::load().unwrap();
+        let entries = g.entries();
+        let all = all_entries(&entries);
+        assert!(all.len() > 200_000, "{}", all.len());
+        let mut keys: Vec<Vec<u8>> = all.iter().map(|(key, _)| key.clone()).collect();
+        keys.dedup();
+        // Each key, not its neighbours: the tests above cover absent keys, and debug builds are slow.
+        assert_lookups_agree(&entries, &all, &keys, false);
+    }
+
+    #[test]
+    fn corrupt_blocks_and_fences_find_nothing_rather_than_panic() {
+        let bytes = compile::compile_with(&namesakes_tsv(), COUNTRIES, ADMIN1, 3).unwrap();
+        let g = Gazetteer::from_bytes(Cow::Owned(bytes.clone())).unwrap();
+        let (fences, divisions) = (g.fences_start(), g.divisions_start());
+        // The first entry's length runs past the end of the section.
+        let mut long = bytes.clone();
+        long[g.entries_start()..g.entries_start() + 2].copy_from_slice(&u16::MAX.to_le_bytes());
+        let long = Gazetteer::from_bytes(Cow::Owned(long)).unwrap();
+        assert_eq!(long.entries().cities_named(b"aachen").count(), 0);
+        assert!(long.lookup("Aachen").is_none());
+        // Any byte of the fences or entries, set to 0 or 0xFF: lookups do not panic.
+        let queries = [
+            "Aachen",
+            "Zzyzx",
+            "Paris",
+            "Springfield",
+            "saint jean de luz c",
+            "x",
+        ];
+        for at in fences..divisions {
+            for value in [0, 0xFF] {
+                let mut corrupt = bytes.clone();
+                corrupt[at] = value;
+                let g = Gazetteer::from_bytes(Cow::Owned(corrupt)).unwrap();
+                for query in queries {
+                    let _ = g.lookup(query);
+                }
+            }
+        }
+        // The header's block size must match the layout.
+        for block_size in [0u32, 2, 4, u32::MAX] {
+            let mut corrupt = bytes.clone();
+            corrupt[MAGIC.len() + 8..MAGIC.len() + 12].copy_from_slice(&block_size.to_le_bytes());
+            assert!(
+                Gazetteer::from_bytes(Cow::Owned(corrupt)).is_err(),
+                "{block_size}"
+            );
+        }
+    }
+
+    proptest! {
+        /// Keys of a few bytes (0 and 0xFF among them: fences pad with 0),
+        /// many sharing a prefix about as long as a fence's.
+        #[test]
+        fn block_lookups_agree_with_a_search_of_all_entries(
+            keys in prop::collection::vec(
+                (
+                    prop::sample::select(vec![0usize, 3, 15, 16, 17, 20]),
+                    prop::collection::vec(prop::sample::select(vec![0u8, 1, b'a', 0xFF]), 0..4),
+                ),
+                0..80,
+            ),
+            block_size in 1usize..8,
+        ) {
+            let mut keys: Vec<Vec<u8>> = keys
+                .into_iter()
+                .map(|(shared, suffix)| [vec![b'p'; shared], suffix].concat())
+                .collect();
+            keys.sort();
+            let entries = keys.iter().zip(0..).map(|(key, city)| (key.as_slice(), city));
+            let (fences, blocks) = compile::fences_and_blocks(entries, block_size).unwrap();
+            let entries = Entries { fences: &fences, blocks: &blocks };
+            let all = all_entries(&entries);
+            prop_assert_eq!(all.len(), keys.len());
+            assert_lookups_agree(&entries, &all, &keys, true);
+        }
+    }
+
+    #[test]
+    fn unsorted_or_overlong_keys_are_a_compile_error() {
+        let unsorted = [(&b"b"[..], 0), (&b"a"[..], 1)];
+        assert!(compile::fences_and_blocks(unsorted.into_iter(), 4).is_err());
+        let long = vec![b'a'; usize::from(u16::MAX) + 1];
+        assert!(compile::fences_and_blocks([(long.as_slice(), 0)].into_iter(), 4).is_err());
+        assert!(compile::fences_and_blocks([(&b"a"[..], 0)].into_iter(), 0).is_err());
     }
 }

@@ -1,25 +1,53 @@
 //! Compiles the gazetteer's TSV files into the index the service searches:
 //! every name folded, ranked and sorted once, at build time (`build.rs`), so
 //! start-up only checks a header. [`super`] documents the ranking rule; the
-//! format is below, all integers little-endian, strings UTF-8 in one area.
+//! format is below, all integers little-endian, strings UTF-8.
 //!
 //! ```text
-//! header    MAGIC, then u32 counts: cities, entries, divisions, aliases, string bytes
+//! header    MAGIC, then u32: cities, entries, block size, entry bytes, divisions, aliases, string bytes
 //! cities    lat f64, lon f64, answer name (u32 offset, u16 length), country [u8; 2], division u16
-//! entries   key (u32 offset, u16 length), city u32   sorted by key, best candidate first
-//! divisions code key, name key (each u32 offset, u16 length)
+//! fences    one per block: its first key's first FENCE_PREFIX bytes, zero-padded; the block's offset u32
+//! entries   blocks of `block size` entries (the last may be shorter), back to back;
+//!           entry: key length u16, key bytes, city u32   sorted by key, best candidate first
+//! divisions code key, name key (each u32 offset, u16 length into the strings)
 //! aliases   country key (u32 offset, u16 length), country [u8; 2]   sorted by key
-//! strings
+//! strings   the answer names, division and alias keys, each stored once
 //! ```
+//!
+//! A lookup should touch few pages, as the kernel maps some 64 KB of the
+//! binary around each page it faults in: a binary search over 250,000 entries
+//! whose keys lie elsewhere would touch some 36 places (in the running
+//! service, the load generator's 24 places left 4.1 MiB of such an index
+//! resident, 2.6-2.8 MiB of this one, mostly blocks and candidate cities;
+//! BENCHMARKS.md). So the entries keep
+//! their keys inline, and a small fence table (about 160 KB, shared by every
+//! lookup and so resident) tells which block to read: a lookup binary-searches
+//! the fences, then scans forward from that block's offset until a key sorts
+//! past its own, usually within that one block of some 600 bytes. Fences hold
+//! truncated keys, which sort weakly like the keys, so the scan starts in the
+//! last block whose fence sorts strictly below the query's prefix (or the
+//! first block): every block before it ends below the query. Where many keys
+//! share a fence-long prefix, the scan crosses into the next blocks, which
+//! follow in memory.
 
 use crate::fold::fold;
 use std::cmp::Reverse;
 use std::collections::HashMap;
 
-pub const MAGIC: &[u8; 8] = b"GAZETTR2";
-pub const HEADER_SIZE: usize = MAGIC.len() + 5 * 4;
+pub const MAGIC: &[u8; 8] = b"GAZETTR3";
+pub const HEADER_SIZE: usize = MAGIC.len() + 7 * 4;
 pub const CITY_SIZE: usize = 8 + 8 + 6 + 2 + 2;
-pub const ENTRY_SIZE: usize = 6 + 4;
+/// Entries per block of the shipped index (the reader takes it from the
+/// header). Measured on the shipped keys, finding a key's entries takes about
+/// 90 ns in the CPU cache and 500 ns out of it (a binary search of the old
+/// layout: 125 and 700); 16 entries a block are 5-10% faster but double the
+/// fence table (158 KB), 64 take 5% (out of the cache) to 50% (in it) longer.
+pub const BLOCK_SIZE: usize = 32;
+/// How much of a block's first key its fence holds. At most 43 shipped
+/// entries share their first 16 bytes (Burmese names, 3 bytes a letter), so a
+/// scan crosses at most two blocks more than whole keys in the fences would need.
+pub const FENCE_PREFIX: usize = 16;
+pub const FENCE_SIZE: usize = FENCE_PREFIX + 4;
 pub const DIVISION_SIZE: usize = 6 + 6;
 pub const ALIAS_SIZE: usize = 6 + 2;
 /// `division` of a city whose first-level division has no name in the data.
@@ -70,6 +98,16 @@ pub fn compile(
     cities_tsv: &str,
     countries_tsv: &str,
     admin1_tsv: &str,
+) -> Result<Vec<u8>, CompileError> {
+    compile_with(cities_tsv, countries_tsv, admin1_tsv, BLOCK_SIZE)
+}
+
+/// [`compile`] with `block_size` entries a block (tests use tiny blocks).
+pub fn compile_with(
+    cities_tsv: &str,
+    countries_tsv: &str,
+    admin1_tsv: &str,
+    block_size: usize,
 ) -> Result<Vec<u8>, CompileError> {
     let (country_names, mut aliases) = countries(countries_tsv)?;
     let (divisions, division_ids) = divisions(admin1_tsv)?;
@@ -125,10 +163,24 @@ pub fn compile(
         &division_ids,
     );
 
+    let (fences, blocks) = fences_and_blocks(
+        entries
+            .iter()
+            .map(|(key, rank)| (key.as_bytes(), rank.city)),
+        block_size,
+    )?;
+
     let mut out = Output::default();
     out.bytes.extend_from_slice(MAGIC);
     aliases.sort();
-    for count in [cities.len(), entries.len(), divisions.len(), aliases.len()] {
+    for count in [
+        cities.len(),
+        entries.len(),
+        block_size,
+        blocks.len(),
+        divisions.len(),
+        aliases.len(),
+    ] {
         out.u32(count)?;
     }
     let strings_len_at = out.bytes.len();
@@ -143,10 +195,8 @@ pub fn compile(
             .map_or(NO_DIVISION, |&id| id);
         out.bytes.extend_from_slice(&division.to_le_bytes());
     }
-    for (key, rank) in &entries {
-        out.string(key)?;
-        out.bytes.extend_from_slice(&rank.city.to_le_bytes());
-    }
+    out.bytes.extend_from_slice(&fences);
+    out.bytes.extend_from_slice(&blocks);
     for division in &divisions {
         out.string(&fold(division.code))?;
         out.string(&fold(division.name))?;
@@ -164,7 +214,8 @@ pub fn compile(
     // The reader finds each section by these sizes: writer and reader must agree.
     let expected = HEADER_SIZE
         + cities.len() * CITY_SIZE
-        + entries.len() * ENTRY_SIZE
+        + entries.len().div_ceil(block_size) * FENCE_SIZE
+        + blocks.len()
         + divisions.len() * DIVISION_SIZE
         + aliases.len() * ALIAS_SIZE
         + strings_len;
@@ -175,6 +226,52 @@ pub fn compile(
         )));
     }
     Ok(bytes)
+}
+
+/// The fence table and the entries section for `entries` (sorted by key),
+/// `block_size` entries a block.
+pub fn fences_and_blocks<'a>(
+    entries: impl Iterator<Item = (&'a [u8], u32)>,
+    block_size: usize,
+) -> Result<(Vec<u8>, Vec<u8>), CompileError> {
+    if block_size == 0 {
+        return Err(CompileError("the block size must be at least 1".into()));
+    }
+    let (mut fences, mut blocks) = (Vec::new(), Vec::new());
+    let mut previous: &[u8] = &[];
+    for (i, (key, city)) in entries.enumerate() {
+        // The reader's scan stops at the first key past the one it looks for.
+        if key < previous {
+            return Err(CompileError("entries not sorted by key".into()));
+        }
+        previous = key;
+        if i % block_size == 0 {
+            let offset = u32::try_from(blocks.len())
+                .map_err(|_| CompileError("more than 4 GiB of entries".into()))?;
+            fences.extend_from_slice(&fence_prefix(key));
+            fences.extend_from_slice(&offset.to_le_bytes());
+        }
+        // The longest shipped key has 418 bytes: a u8 length would not do.
+        let length = u16::try_from(key.len()).map_err(|_| {
+            let key = String::from_utf8_lossy(key);
+            CompileError(format!("name too long: {key:.40}…"))
+        })?;
+        blocks.extend_from_slice(&length.to_le_bytes());
+        blocks.extend_from_slice(key);
+        blocks.extend_from_slice(&city.to_le_bytes());
+    }
+    u32::try_from(blocks.len()).map_err(|_| CompileError("more than 4 GiB of entries".into()))?;
+    Ok((fences, blocks))
+}
+
+/// A key's fence: its first [`FENCE_PREFIX`] bytes, zero-padded. Truncating,
+/// and padding with the byte that sorts first, keeps the order of keys, weakly:
+/// a key at or below another has a fence at or below the other's.
+pub fn fence_prefix(key: &[u8]) -> [u8; FENCE_PREFIX] {
+    let mut prefix = [0; FENCE_PREFIX];
+    let length = key.len().min(FENCE_PREFIX);
+    prefix[..length].copy_from_slice(&key[..length]);
+    prefix
 }
 
 /// "Name, Country", or "Name, Division, Country" where the country has another
