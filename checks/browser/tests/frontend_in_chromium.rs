@@ -178,12 +178,23 @@ async fn a_place_typed_into_the_form_gets_the_distance_sentence_and_a_map_with_b
         .find(|(key, _)| key == "panes")
         .map(|(_, value)| value.into_owned())
         .unwrap_or_default();
-    assert!(
-        trace_id
-            .captures(&panes)
-            .is_some_and(|id| id[1] != *"0".repeat(32)),
-        "the trace link carries no trace id: {href}"
-    );
+    let linked = trace_id
+        .captures(&panes)
+        .map(|id| id[1].to_owned())
+        .filter(|id| *id != "0".repeat(32))
+        .unwrap_or_else(|| panic!("the trace link carries no trace id: {href}"));
+    // ... and that trace exists: the frontend's server span was exported under that id.
+    browser
+        .receiver
+        .wait_until(RESULT_DEADLINE, "the linked trace's spans", |received| {
+            received
+                .spans_in_trace(&linked)
+                .iter()
+                .any(|span| span.service_name() == "frontend")
+                .then_some(())
+        })
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
     assert_map_explains_itself(client).await;
     save_screenshot(client, "frontend-answer.png").await;
 

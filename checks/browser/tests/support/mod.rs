@@ -1,4 +1,5 @@
-//! The real services and a real headless Chromium for one test, started by
+//! The real services, exporting to an in-process OTLP receiver (as a user's
+//! export to the collector behind Grafana), and a real headless Chromium for one test, started by
 //! `testkit`: every process in its own group, killed with it when the test
 //! ends (so no service, ChromeDriver or Chromium outlives a failure), its
 //! output in `target/test-logs/<test>/` and its last lines printed when the
@@ -7,11 +8,12 @@
 use fantoccini::wd::Capabilities;
 use fantoccini::{Client, ClientBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
+use otlp_receiver::OtlpReceiver;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use testkit::{target_dir, Process, Stack, StackBuilder};
+use testkit::{target_dir, Process, Protocol, Stack, StackBuilder};
 
 /// ChromeDriver starts Chromium on demand; on a busy 2-core machine that can take a while.
 const STARTUP_DEADLINE: Duration = Duration::from_secs(60);
@@ -42,6 +44,8 @@ pub struct Browser {
     /// `None` once killed: it goes first, with Chromium, before the profile is removed.
     chromedriver: Option<Process>,
     _stack: Stack,
+    /// What the services exported (a trace link must lead to a trace that exists).
+    pub receiver: OtlpReceiver,
 }
 
 impl Browser {
@@ -53,8 +57,10 @@ impl Browser {
                 "{what} is missing ({path}): install it with `apt-get install -y chromium chromium-driver`"
             );
         }
+        let receiver = OtlpReceiver::start().expect("start the OTLP receiver");
         let stack = StackBuilder::new(test_name)
             .env("GRAFANA_URL", GRAFANA_URL)
+            .otlp(&receiver.endpoint(), Protocol::Grpc)
             .start()
             .await;
         let logs = testkit::log_dir(&format!("{test_name}-chromedriver"));
@@ -98,6 +104,7 @@ impl Browser {
             profile,
             chromedriver: Some(chromedriver),
             _stack: stack,
+            receiver,
         }
     }
 
