@@ -50,6 +50,8 @@ pub struct TelemetryGuard {
 }
 
 /// Sets up propagation, the three providers and the global logger for `service`.
+/// The tracer provider only exists when spans have an exporter: without one nothing is
+/// recorded, and the global no-op provider passes each request's trace context on.
 ///
 /// Call once, at the top of `main`, outside any async runtime (the HTTP
 /// exporter's blocking client may neither be built nor dropped inside one). Each signal goes where its

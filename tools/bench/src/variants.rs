@@ -86,7 +86,10 @@ impl Variant {
     pub fn services(telemetry: Telemetry) -> Self {
         let (label, description) = match telemetry {
             Telemetry::Disabled => (DISABLED, "`OTEL_SDK_DISABLED=true`"),
-            Telemetry::NoExporter => ("no-exporter", "SDK on, no exporter (`/metrics` only)"),
+            Telemetry::NoExporter => (
+                "no-exporter",
+                "SDK on, no exporter (`/metrics` only; no spans recorded)",
+            ),
             Telemetry::Otlp => ("otlp", "OTLP/gRPC export of traces, metrics, logs"),
             Telemetry::OtlpWarnLogs => (
                 "otlp-warn-logs",
