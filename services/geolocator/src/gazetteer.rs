@@ -46,7 +46,6 @@ use compile::{
 };
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::ops::Range;
 
 /// The index `build.rs` compiled from `data/`.
 const COMPILED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/gazetteer.bin"));
@@ -224,7 +223,7 @@ impl Gazetteer {
     }
 
     /// Every city named `key` (folded), best candidate first.
-    fn candidates(&self, key: &str) -> impl Iterator<Item = CityRecord> + '_ {
+    fn candidates<'k>(&'k self, key: &'k str) -> impl Iterator<Item = CityRecord> + 'k {
         self.entries()
             .cities_named(key.as_bytes())
             .filter_map(|city| self.city(city as usize))
@@ -328,21 +327,29 @@ struct Entries<'a> {
 
 impl<'a> Entries<'a> {
     /// The cities filed under `key`, in stored order (best candidate first).
-    fn cities_named(&self, key: &[u8]) -> impl Iterator<Item = u32> + 'a {
+    fn cities_named<'k>(&self, key: &'k [u8]) -> impl Iterator<Item = u32> + 'k
+    where
+        'a: 'k,
+    {
         let blocks = self.blocks;
-        let Range { mut start, end } = self.range(key);
-        std::iter::from_fn(move || {
-            if start >= end {
-                return None;
+        let mut at = self.scan_start(key);
+        // One pass: skip the keys below `key`, yield its cities, stop at the first key past it.
+        std::iter::from_fn(move || loop {
+            let (entry_key, city, next) = entry_at(blocks, at)?;
+            at = next;
+            match entry_key.cmp(key) {
+                Ordering::Less => {}
+                Ordering::Equal => return Some(city),
+                Ordering::Greater => {
+                    at = usize::MAX;
+                    return None;
+                }
             }
-            let (_, city, next) = entry_at(blocks, start)?;
-            start = next;
-            Some(city)
         })
     }
 
-    /// The byte range of the entries filed under `key` (empty if none).
-    fn range(&self, key: &[u8]) -> Range<usize> {
+    /// Where the scan for `key` starts in the entries section.
+    fn scan_start(&self, key: &[u8]) -> usize {
         let prefix = fence_prefix(key);
         let fence = |i: usize| self.fences.get(i * FENCE_SIZE..(i + 1) * FENCE_SIZE);
         // Fences are truncated keys: a block whose fence equals `key`'s may
@@ -352,25 +359,13 @@ impl<'a> Entries<'a> {
         let below = lower_bound(self.fences.len() / FENCE_SIZE, |i| {
             fence(i).is_some_and(|fence| fence[..FENCE_PREFIX] < prefix[..])
         });
-        let mut at = match below.checked_sub(1) {
+        match below.checked_sub(1) {
             None => 0,
             // An offset past the end (corrupt data) finds nothing.
             Some(i) => fence(i)
                 .and_then(|fence| u32_at(fence, FENCE_PREFIX))
                 .map_or(usize::MAX, |at| at as usize),
-        };
-        let mut start = None;
-        while let Some((entry_key, _, next)) = entry_at(self.blocks, at) {
-            match entry_key.cmp(key) {
-                Ordering::Less => {}
-                Ordering::Equal => {
-                    start.get_or_insert(at);
-                }
-                Ordering::Greater => break,
-            }
-            at = next;
         }
-        start.map_or(0..0, |start| start..at)
     }
 }
 
