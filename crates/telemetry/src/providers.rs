@@ -102,7 +102,6 @@ pub fn init(service: ServiceInfo) -> Result<TelemetryGuard, TelemetryError> {
             .map_err(|error| TelemetryError::Prometheus(error.to_string()))?;
         meter = meter.with_reader(prometheus_reader);
     }
-    let spans_exported = otlp.spans.is_some() || config.traces.console;
     if let Some(spans) = otlp.spans {
         tracer = tracer.with_batch_exporter(spans);
     }
@@ -126,7 +125,7 @@ pub fn init(service: ServiceInfo) -> Result<TelemetryGuard, TelemetryError> {
     }
     // Spans that no exporter receives are not recorded at all (for speed): the global no-op
     // tracer provider passes each request's incoming trace context on to its outgoing calls.
-    let tracer = spans_exported.then(|| tracer.build());
+    let tracer = (config.traces.otlp || config.traces.console).then(|| tracer.build());
     let meter = meter.build();
     let logger = (config.logs.otlp || config.logs.console).then(|| logger.build());
     if let Some(tracer) = &tracer {
