@@ -56,7 +56,7 @@ COPY --from=build /out/iss-distance /usr/local/bin/iss-distance
 EXPOSE 5003
 ENTRYPOINT ["/usr/local/bin/iss-distance"]
 
-# ---- load generator for the compose "load" profile (tools/loadgen) -----------
+# ---- load generator for the compose "load" profile (lab/loadgen) -----------
 # A client, not a server: no port, and compose's probe checks its target instead.
 FROM gcr.io/distroless/cc-debian12:nonroot@sha256:9dac0a79194e45a7da0158a9c6da57b217585af0786db3845d1f0ec1a0dd182f AS loadgen
 COPY --from=build /out/healthcheck /usr/local/bin/healthcheck
@@ -84,7 +84,7 @@ COPY tools/healthcheck/src/main.rs /hc/main.rs
 RUN rustc --edition 2021 -C opt-level=s -C strip=symbols -C target-feature=+crt-static \
         /hc/main.rs -o /hc/healthcheck
 
-# Two static binaries on an empty image (checks/platform/image-inventory.txt).
+# Two static binaries on an empty image (lab/platform/image-inventory.txt).
 FROM scratch AS otel-collector
 COPY --from=otelcol-build /build/dist/otelcol-iss /otelcol-iss
 COPY --from=healthcheck-static /hc/healthcheck /healthcheck

@@ -6,8 +6,8 @@
 #      prometheus/prometheus.yml, and Debian's promtool 2.42 on the local-run
 #      config (the Prometheus that scripts/run-local.sh finds on PATH);
 #   3. both compose files through compose-go, the loader Docker Compose uses
-#      (checks/compose: go vet, go test);
-#   4. the platform tests (checks/platform): consistency with the pinned
+#      (lab/compose: go vet, go test);
+#   4. the platform tests (lab/platform): consistency with the pinned
 #      Tempo, Loki and Grafana versions and the image inventory, the tools'
 #      own validators, and end to end through the real collector and
 #      Prometheus (pass --skip-cargo-tests when `cargo test --workspace` runs
@@ -33,7 +33,7 @@ fi
 
 echo "== compose files through compose-go"
 (
-    cd checks/compose
+    cd lab/compose
     unformatted=$(gofmt -l .)
     [[ -z "$unformatted" ]] || { echo "gofmt: $unformatted" >&2; exit 1; }
     go vet ./...

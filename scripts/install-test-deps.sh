@@ -23,7 +23,7 @@ if ! st --version 2>/dev/null | grep -q "$schemathesis_version"; then
 fi
 st --version
 # kubernetes-validate checks the Helm chart's rendered manifests against the
-# Kubernetes schemas it ships (checks/platform/tests/helm.rs pins the same version).
+# Kubernetes schemas it ships (lab/platform/tests/helm.rs pins the same version).
 kubernetes_validate_version=1.37.0
 if [[ $(kubernetes-validate --version 2>/dev/null) != "$kubernetes_validate_version" ]]; then
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "kubernetes-validate==$kubernetes_validate_version"

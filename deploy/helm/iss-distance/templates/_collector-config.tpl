@@ -1,4 +1,4 @@
-{{/* The agent's collector config (ConfigMap otel-collector-agent). Checked by `otelcol validate` in checks/platform/tests/helm.rs. */}}
+{{/* The agent's collector config (ConfigMap otel-collector-agent). Checked by `otelcol validate` in lab/platform/tests/helm.rs. */}}
 {{- define "iss.agentConfig" -}}
 receivers:
   otlp:

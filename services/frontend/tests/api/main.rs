@@ -1,5 +1,5 @@
 //! Black-box tests of the frontend: the real app on port 0, the gateway replaced by wiremock.
-//! (The page in a real browser is tested in `checks/browser`.)
+//! (The page in a real browser is tested in `lab/browser`.)
 
 use frontend::{startup, Config};
 use serde_json::{json, Value};

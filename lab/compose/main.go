@@ -4,7 +4,7 @@
 // profile, schema validation, interpolation and consistency checks on. It
 // prints the loader's own error and exits 1 when a file does not load.
 //
-//	go run ./checks/compose [repo root]
+//	go run ./lab/compose [repo root]
 package main
 
 import (

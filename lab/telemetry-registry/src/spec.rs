@@ -518,7 +518,7 @@ fn attribute_uses(
                 if !attributes.contains_key(reference) {
                     problems.push(format!(
                         "{here}: neither defined in the registry nor a semantic-convention \
-                         attribute known to checks/telemetry-registry/src/semconv.rs"
+                         attribute known to lab/telemetry-registry/src/semconv.rs"
                     ));
                 }
                 reference

@@ -4,7 +4,7 @@
 //! answer cannot hide the requests queued behind it) or closed loop at a fixed
 //! concurrency; bounded by a duration and a request count; loopback targets
 //! only unless told otherwise; HDR-histogram percentiles as JSON and text.
-//! The benchmark harness (`tools/bench`) drives the `loadgen` binary and reads
+//! The benchmark harness (`lab/bench`) drives the `loadgen` binary and reads
 //! its JSON [`Report`].
 
 pub mod args;

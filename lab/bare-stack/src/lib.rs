@@ -1,4 +1,4 @@
-//! Measuring sticks for the benchmark harness (`tools/bench`), not a product.
+//! Measuring sticks for the benchmark harness (`lab/bench`), not a product.
 //!
 //! The stack's request path (gateway → geolocator, then gateway →
 //! iss-distance → ISS API) in plain actix-web 4 and awc 3, with none of the

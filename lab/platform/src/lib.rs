@@ -186,10 +186,10 @@ pub const COMMON_LABELS: &[&str] = &[
 
 /// Every metric the stack puts in Prometheus: the services' (from the
 /// telemetry registry in `telemetry-schema/`), then the platform's own
-/// (`checks/platform/emitted-metrics.txt`).
+/// (`lab/platform/emitted-metrics.txt`).
 pub fn emitted_metrics() -> Vec<MetricSpec> {
     let mut metrics = service_metrics(&Registry::load());
-    metrics.extend(parse_emitted(&read("checks/platform/emitted-metrics.txt")));
+    metrics.extend(parse_emitted(&read("lab/platform/emitted-metrics.txt")));
     metrics
 }
 

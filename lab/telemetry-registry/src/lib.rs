@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 pub use conformance::Observed;
 pub use prometheus::{prometheus_label, prometheus_name};
 
-/// The registry folder (`telemetry-schema/` in the repository; this crate lives in `checks/`).
+/// The registry folder (`telemetry-schema/` in the repository; this crate lives in `lab/`).
 pub fn registry_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../telemetry-schema")
 }

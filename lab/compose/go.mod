@@ -1,4 +1,4 @@
-module github.com/iss-distance-app/checks/compose
+module github.com/iss-distance-app/lab/compose
 
 go 1.25
 

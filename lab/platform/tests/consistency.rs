@@ -1228,7 +1228,7 @@ fn loki_queries_select_streams_by_labels_loki_creates() {
     assert!(allowed.contains(&tempo_link.as_str()));
 }
 
-/// One line of `checks/platform/image-inventory.txt`.
+/// One line of `lab/platform/image-inventory.txt`.
 struct ImageFacts {
     image: String,
     base: String,
@@ -1239,7 +1239,7 @@ struct ImageFacts {
 }
 
 fn image_inventory() -> Vec<ImageFacts> {
-    read("checks/platform/image-inventory.txt")
+    read("lab/platform/image-inventory.txt")
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -1486,7 +1486,7 @@ fn every_file_the_dockerfile_copies_is_in_the_build_context() {
         .map(String::from)
         .collect();
     assert!(docker_ignores(&patterns, "otel-collector/config.yaml"));
-    assert!(docker_ignores(&patterns, "tools/bench/target/x"));
+    assert!(docker_ignores(&patterns, "lab/bench/target/x"));
     let mut checked = 0;
     for line in read("Dockerfile").lines() {
         let Some(args) = line.strip_prefix("COPY ") else {
