@@ -5,7 +5,7 @@
 //! cargo build --release -p bare-stack --features contrib --bin contrib-peer   # on its own: other actix features
 //! target/release/bench                      # every scenario, ~21 minutes
 //! target/release/bench --scenario e2e       # one scenario
-//! target/release/bench --markdown BENCHMARKS.md   # and refresh the tables there
+//! target/release/bench --markdown docs/BENCHMARKS.md   # and refresh the tables there
 //! target/debug/bench --smoke --bin-dir target/debug   # CI: seconds, no timing assertions
 //! ```
 //!

@@ -500,7 +500,7 @@ pub fn render(results: &Results, criterion_dir: &Path) -> String {
         }
         let _ = writeln!(
             w,
-            "\nReproduce: `cargo bench -p geolocator --bench gazetteer && cargo bench -p iss-distance --bench position`, then `target/release/bench --from-json target/bench/results.json --markdown BENCHMARKS.md` to refresh this table.\n"
+            "\nReproduce: `cargo bench -p geolocator --bench gazetteer && cargo bench -p iss-distance --bench position`, then `target/release/bench --from-json target/bench/results.json --markdown docs/BENCHMARKS.md` to refresh this table.\n"
         );
     }
     let _ = writeln!(w, "{END}");
