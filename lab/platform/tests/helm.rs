@@ -4,7 +4,7 @@
 //! `kubernetes-validate` checks every rendered manifest against the
 //! Kubernetes schemas it ships, and the collector the other platform tests run
 //! validates the chart's two collector configs. No cluster runs here: what
-//! only a cluster can show is listed in the README's Kubernetes section.
+//! only a cluster can show is listed in docs/KUBERNETES.md.
 //!
 //! Every check also gets one broken input, so that it is known to fail.
 

@@ -15,6 +15,7 @@ pub mod conformance;
 pub mod prometheus;
 pub mod semconv;
 mod spec;
+pub mod tables;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
