@@ -125,4 +125,4 @@ ln -sf "$sloth_dir/sloth" "$out/sloth"
 "$out/otelcol-iss" --version
 "$out/prometheus" --version 2>&1 | head -n1
 "$out/helm" version --short
-"$out/sloth" version
+echo "sloth $("$out/sloth" version 2>/dev/null)"
