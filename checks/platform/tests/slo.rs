@@ -31,10 +31,11 @@ fn generate(rules_dir: &Path, helm_values: &Path) {
     );
 }
 
-fn scratch() -> std::path::PathBuf {
+/// A fresh directory of this test process, one per test.
+fn scratch(name: &str) -> std::path::PathBuf {
     let dir = target_dir()
         .join("slo-tests")
-        .join(std::process::id().to_string());
+        .join(format!("{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -52,7 +53,7 @@ fn specs() -> Vec<(String, Yaml)> {
 
 #[test]
 fn the_committed_slo_rules_are_what_sloth_generates_from_the_specs() {
-    let dir = scratch();
+    let dir = scratch("generated");
     let (rules_dir, helm_values) = (dir.join("rules"), dir.join("prometheus-rules.yaml"));
     generate(&rules_dir, &helm_values);
 
@@ -92,7 +93,7 @@ fn the_committed_slo_rules_are_what_sloth_generates_from_the_specs() {
 fn the_regeneration_check_sees_a_changed_objective() {
     // Guards the test above: Sloth really reads the spec, so a spec edited
     // without regenerating shows as a difference.
-    let dir = scratch();
+    let dir = scratch("edited-spec");
     let spec = read("prometheus/slo/gateway.yml");
     assert_eq!(spec.matches("objective: 99.5\n").count(), 1);
     let edited = dir.join("gateway.yml");
@@ -101,14 +102,20 @@ fn the_regeneration_check_sees_a_changed_objective() {
         spec.replace("objective: 99.5\n", "objective: 99.9\n"),
     )
     .unwrap();
+    let generated = dir.join("slo-gateway.yml");
     let out = Command::new(platform_tool("sloth"))
-        .args(["generate", "--input"])
-        .arg(&edited)
-        .args(["--out", "-", "--default-slo-period=30d"])
+        .arg("generate")
+        .arg(format!("--input={}", edited.display()))
+        .arg(format!("--out={}", generated.display()))
+        .arg("--default-slo-period=30d")
         .output()
         .expect("run sloth");
-    assert!(out.status.success());
-    let rules = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rules = std::fs::read_to_string(&generated).unwrap();
     assert!(rules.contains("sloth_objective: \"99.9\""), "{rules}");
     assert_ne!(rules, read("prometheus/rules/slo-gateway.yml"));
 }
