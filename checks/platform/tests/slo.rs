@@ -130,14 +130,27 @@ fn latency_thresholds_are_bucket_boundaries_of_the_services_histogram() {
             let events = &slo["sli"]["events"];
             for key in ["error_query", "total_query"] {
                 let query = ystr(&events[key]).unwrap_or_else(|| panic!("{file}: {key}"));
-                for part in query.split("le=\"").skip(1) {
-                    let value = &part[..part.find('"').unwrap()];
-                    let bound: f64 = value
-                        .parse()
-                        .unwrap_or_else(|_| panic!("{file}: le={value}"));
+                // le="X", or le=~"X|X\\.0": the spellings of one boundary
+                // (an OTLP push writes "1", a Prometheus 3 scrape "1.0").
+                for part in query.split("le=").skip(1) {
+                    let quoted = part.trim_start_matches('~').strip_prefix('"').unwrap();
+                    let value = &quoted[..quoted.find('"').unwrap()];
+                    let bounds: Vec<f64> = value
+                        .split('|')
+                        .map(|v| {
+                            v.replace(r"\\.", ".")
+                                .parse()
+                                .unwrap_or_else(|_| panic!("{file}: le {value}"))
+                        })
+                        .collect();
+                    let bound = bounds[0];
+                    assert!(
+                        bounds.iter().all(|b| *b == bound),
+                        "{file}: le {value} names more than one boundary"
+                    );
                     assert!(
                         telemetry::LATENCY_BUCKETS_SECONDS.contains(&bound),
-                        "{file}: le=\"{value}\" is not in LATENCY_BUCKETS_SECONDS {:?}",
+                        "{file}: le {value} is not in LATENCY_BUCKETS_SECONDS {:?}",
                         telemetry::LATENCY_BUCKETS_SECONDS
                     );
                     thresholds.push(bound);
