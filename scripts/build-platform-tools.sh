@@ -3,7 +3,9 @@
 #   - the OpenTelemetry Collector distribution of otel-collector/builder-config.yaml
 #     (Collector Builder), the same one the compose image builds;
 #   - Prometheus and promtool 3.14 from the module github.com/prometheus/prometheus;
-#   - Helm 4 from the module helm.sh/helm/v4 (renders and lints deploy/helm/).
+#   - Helm 4 from the module helm.sh/helm/v4 (renders and lints deploy/helm/);
+#   - Sloth from the module github.com/slok/sloth (generates the SLO rules,
+#     scripts/generate-slo-rules.sh).
 # Each build is cached outside the clone, keyed by version (and, for the
 # collector, by the manifest's content), so a rerun costs seconds. The binaries
 # are linked into target/platform-tools/ (under $CARGO_TARGET_DIR when set),
@@ -19,6 +21,8 @@ PROMETHEUS_VERSION=3.14.0
 PROMETHEUS_MODULE_VERSION=v0.314.0
 # The newest helm.sh/helm/v4 tag on the module proxy when pinned; it needs Go >= 1.26.
 HELM_VERSION=4.3.2
+# Generates prometheus/rules/slo-*.yml; the committed rules are this version's output.
+SLOTH_VERSION=0.16.0
 
 cache=${ISS_PLATFORM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iss-distance-app/platform-tools}
 out=${CARGO_TARGET_DIR:-target}/platform-tools
@@ -95,10 +99,30 @@ if [[ ! -x "$helm_dir/helm" ]]; then
     trap - EXIT
 fi
 
+sloth_dir="$cache/sloth-${SLOTH_VERSION}"
+if [[ ! -x "$sloth_dir/sloth" ]]; then
+    echo "== building Sloth ${SLOTH_VERSION} (cached in $sloth_dir)"
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    # No replace directives in its go.mod, so `go install` works. Without the
+    # -X flag the binary calls itself "dev", and that string lands in every
+    # generated file (header and sloth_version label).
+    GOTOOLCHAIN=local GOBIN="$work/bin" go install -trimpath \
+        -ldflags "-s -w -X github.com/slok/sloth/internal/info.Version=v${SLOTH_VERSION}" \
+        "github.com/slok/sloth/cmd/sloth@v${SLOTH_VERSION}"
+    mkdir -p "$sloth_dir"
+    cp "$work/bin/sloth" "$sloth_dir/sloth.tmp"
+    mv "$sloth_dir/sloth.tmp" "$sloth_dir/sloth"
+    rm -rf "$work"
+    trap - EXIT
+fi
+
 ln -sf "$collector_dir/otelcol-iss" "$out/otelcol-iss"
 ln -sf "$prometheus_dir/prometheus" "$out/prometheus"
 ln -sf "$prometheus_dir/promtool" "$out/promtool"
 ln -sf "$helm_dir/helm" "$out/helm"
+ln -sf "$sloth_dir/sloth" "$out/sloth"
 "$out/otelcol-iss" --version
 "$out/prometheus" --version 2>&1 | head -n1
 "$out/helm" version --short
+echo "sloth $("$out/sloth" version 2>/dev/null)"

@@ -578,6 +578,8 @@ pub struct Rule {
     pub name: String,
     pub is_alert: bool,
     pub expr: String,
+    /// The names of the labels the rule adds to what it records or alerts.
+    pub labels: Vec<String>,
 }
 
 pub fn rules() -> Vec<Rule> {
@@ -596,6 +598,13 @@ pub fn rules() -> Vec<Rule> {
                     name: ystr(name).expect("rule name"),
                     is_alert,
                     expr: ystr(&rule["expr"]).expect("rule expr"),
+                    labels: rule
+                        .get("labels")
+                        .and_then(Yaml::as_mapping)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|(name, _)| ystr(name))
+                        .collect(),
                 });
             }
         }

@@ -1056,6 +1056,9 @@ fn every_metric_and_label_used_is_one_the_stack_emits() {
     let mut known_labels: BTreeSet<String> =
         emitted.iter().flat_map(|m| m.prometheus_labels()).collect();
     known_labels.extend(COMMON_LABELS.iter().map(|s| s.to_string()));
+    // What a rule records or alerts carries the labels the rule sets
+    // (Sloth's sloth_slo, sloth_window, the alerts' severity).
+    known_labels.extend(rules.iter().flat_map(|r| r.labels.iter().cloned()));
 
     let mut exprs: Vec<(String, String)> = Vec::new();
     for r in &rules {

@@ -181,8 +181,9 @@ fn promtool_3_checks_the_compose_config_with_its_rules_and_rejects_a_broken_one(
     let ok = run(&promtool, &["check", "config", "prometheus/prometheus.yml"]);
     assert!(ok.status.success(), "promtool check config:\n{}", text(&ok));
     // The rule files are found relative to the config, as compose mounts them.
+    let rule_files = repo_files("prometheus/rules", "yml").len();
     assert!(
-        text(&ok).contains("SUCCESS: 2 rule files found"),
+        text(&ok).contains(&format!("SUCCESS: {rule_files} rule files found")),
         "{}",
         text(&ok)
     );

@@ -2,7 +2,8 @@
 //! the four service binaries on loopback, Prometheus scraping their /metrics
 //! with prometheus-local.yml, load through the frontend and gateway, then
 //! every PromQL expression of every dashboard panel and every recording rule
-//! evaluated through the HTTP API.
+//! evaluated through the HTTP API; then iss-distance stops and the gateway's
+//! availability SLO must page.
 //!
 //! Expressions over Tempo's generated series or the collector's own metrics
 //! have no data on this path: they are checked for syntax only and listed.
@@ -11,6 +12,8 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use platform::local::{host_ip, platform_tool, prometheus_query as query};
@@ -202,6 +205,36 @@ async fn drive_load(platform: &mut Platform) {
     assert!(count("iss-distance", 400) > 0, "{statuses:?}");
 }
 
+/// Requests to one URL, a few a second, until stopped.
+struct SteadyTraffic {
+    stop: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<u32>,
+}
+
+impl SteadyTraffic {
+    /// Stops the requests and returns how many were answered with a 2xx.
+    async fn stop(self) -> u32 {
+        self.stop.store(true, Ordering::Relaxed);
+        self.task.await.unwrap()
+    }
+}
+
+fn steady_traffic(client: reqwest::Client, url: String) -> SteadyTraffic {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let task = tokio::spawn(async move {
+        let mut ok = 0;
+        while !flag.load(Ordering::Relaxed) {
+            let response = client.get(&url).send().await;
+            ok += u32::from(response.is_ok_and(|r| r.status().is_success()));
+            // Pacing, not waiting for anything: about ten requests a second.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        ok
+    });
+    SteadyTraffic { stop, task }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_dashboard_and_recording_rule_expression_returns_data_from_a_real_prometheus() {
     let mut platform = start_platform().await;
@@ -277,6 +310,11 @@ async fn every_dashboard_and_recording_rule_expression_returns_data_from_a_real_
         .into_iter()
         .map(|(place, expr, alert)| (place, expr, alert.is_some()))
         .collect();
+    // The gateway keeps serving while the expressions are evaluated, as a
+    // live one does: an SLO's SLI has no sample while no request arrives
+    // (by design, see prometheus/slo/gateway.yml), and the load above may
+    // have ended before Prometheus' first scrape saw a counter move.
+    let steady = steady_traffic(client.clone(), platform.services.gateway_url("London"));
     let mut syntax_only = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(90);
     let mut failures = Vec::new();
@@ -310,6 +348,7 @@ async fn every_dashboard_and_recording_rule_expression_returns_data_from_a_real_
             }
         }
     }
+    let served = steady.stop().await;
     platform.assert_running();
     report(&format!(
         "prometheus_e2e: {} expressions returned data; checked for syntax only (need Tempo, the collector, or are alerts):\n  {}",
@@ -317,8 +356,92 @@ async fn every_dashboard_and_recording_rule_expression_returns_data_from_a_real_
         syntax_only.join("\n  ")
     ));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(served > 0, "the steady gateway traffic got no 2xx");
     assert!(
         exprs.len() - syntax_only.len() >= 25,
         "too few expressions were evaluated for data"
     );
+
+    // Last, as it stops a service: the availability SLO pages.
+    the_availability_slo_pages_when_iss_distance_stops(&mut platform).await;
+}
+
+/// With iss-distance gone every gateway answer is a 502. The SLO's recording
+/// rules (over the real gateway's metrics) must see the errors in their 5m
+/// and 1h windows, and the page alert (14.4x the budget over both) must
+/// fire, with its runbook. Sloth's alerts have no `for`: an alert is firing
+/// from the first evaluation that sees the burn, never pending.
+async fn the_availability_slo_pages_when_iss_distance_stops(platform: &mut Platform) {
+    let (client, prom) = (platform.client.clone(), platform.prom.clone());
+    platform
+        .services
+        .iss_distance
+        .stop(Duration::from_secs(10))
+        .await;
+    let url = platform.services.gateway_url("London");
+    let page = r#"ALERTS{alertname="GatewayAvailabilityBudgetBurn", sloth_severity="page"}"#;
+    let mut sent = 0;
+    let alert = wait_for(
+        "GatewayAvailabilityBudgetBurn (page) in ALERTS",
+        Duration::from_secs(120),
+        || {
+            let (client, prom, url) = (client.clone(), prom.clone(), url.clone());
+            sent += 10;
+            async move {
+                // A few failing requests per poll keep the error share rising.
+                for _ in 0..10 {
+                    let response = client.get(&url).send().await.expect("the gateway answers");
+                    assert_eq!(response.status().as_u16(), 502, "iss-distance is down");
+                }
+                query(&client, &prom, page)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .next()
+            }
+        },
+    )
+    .await;
+    report(&format!(
+        "prometheus_e2e: the availability page went {} after {sent} failing requests",
+        alert["metric"]["alertstate"]
+    ));
+    // No `for`: never pending, firing at once.
+    assert_eq!(alert["metric"]["alertstate"], "firing", "{alert}");
+    assert_eq!(alert["metric"]["severity"], "page", "{alert}");
+    assert_eq!(alert["metric"]["sloth_slo"], "requests-availability");
+
+    // Both windows the page needs really hold the burn, above 14.4 x 0.5%.
+    for window in ["5m", "1h"] {
+        let expr =
+            format!(r#"slo:sli_error:ratio_rate{window}{{sloth_slo="requests-availability"}}"#);
+        let result = query(&client, &prom, &expr).await.unwrap();
+        let value: f64 = result[0]["value"][1].as_str().unwrap().parse().unwrap();
+        assert!(value > 14.4 * 0.005, "{expr} = {value}");
+    }
+
+    // What an operator sees in the alert: the runbook and the dashboard.
+    let body: Json = client
+        .get(format!("{prom}/api/v1/alerts"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let alert = body["data"]["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| {
+            a["labels"]["alertname"] == "GatewayAvailabilityBudgetBurn"
+                && a["labels"]["sloth_severity"] == "page"
+        })
+        .unwrap_or_else(|| panic!("the page is not in /api/v1/alerts: {body}"));
+    assert_eq!(
+        alert["annotations"]["runbook_url"],
+        "docs/SLO.md#gatewayavailabilitybudgetburn"
+    );
+    assert_eq!(alert["annotations"]["dashboard"], "/d/iss-slo");
+    assert!(read("docs/SLO.md").contains("\n### GatewayAvailabilityBudgetBurn\n"));
 }
