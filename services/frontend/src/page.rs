@@ -1,4 +1,4 @@
-//! The HTML page: form, answer sentence or error, world map, trace link.
+//! The HTML page: form, answer sentence or error, world map, the request's trace.
 //!
 //! The markup lives in `templates/` (`page.html`, which includes the map,
 //! `map.svg`) and is compiled into the binary by askama, which escapes every
@@ -29,7 +29,7 @@ pub enum Outcome {
     Error(String),
 }
 
-/// The request's trace, shown under the answer so it can be looked up.
+/// The request's trace, shown at the foot of the page so the request can be looked up.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trace {
     pub id: String,
