@@ -22,21 +22,13 @@ pub const LATENCY_BUCKETS: [f64; 13] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// The trace id in the frontend page's Grafana link (`id="trace-link"`): the Tempo query of its `panes`.
+/// The trace id the frontend page shows (`id="trace-id"`): 32 lowercase hex digits,
+/// which need no escaping, so the page's markup can be read as it is.
 pub fn trace_id_from_page(html: &str) -> Option<String> {
-    let (_, after) = html.split_once("id=\"trace-link\" href=\"")?;
-    let (href, _) = after.split_once('"')?;
-    let href = href
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&");
-    let url = reqwest::Url::parse(&href).ok()?;
-    let panes = url.query_pairs().find(|(key, _)| key == "panes")?.1;
-    let panes: serde_json::Value = serde_json::from_str(&panes).ok()?;
-    let pane = panes.as_object()?.values().next()?;
-    pane["queries"][0]["query"].as_str().map(str::to_owned)
+    let (_, after) = html.split_once(" id=\"trace-id\">")?;
+    let (id, _) = after.split_once('<')?;
+    let hex = |c: char| c.is_ascii_digit() || ('a'..='f').contains(&c);
+    (id.len() == 32 && id.chars().all(hex)).then(|| id.to_owned())
 }
 
 #[cfg(test)]
@@ -44,12 +36,16 @@ mod tests {
     use super::trace_id_from_page;
 
     #[test]
-    fn the_trace_id_is_read_from_the_escaped_grafana_link() {
-        let html = r#"<p class="trace">Trace of this request: <a id="trace-link" href="http://g:3000/explore?schemaVersion=1&amp;orgId=1&amp;panes=%7B%22iss%22%3A%7B%22queries%22%3A%5B%7B%22query%22%3A%224bf92f3577b34da6a3ce929d0e0e4736%22%7D%5D%7D%7D">open in Grafana</a></p>"#;
+    fn the_trace_id_is_read_from_the_page() {
+        let html = r#"<p class="trace">Trace <code id="trace-id">4bf92f3577b34da6a3ce929d0e0e4736</code></p>"#;
         assert_eq!(
             trace_id_from_page(html).as_deref(),
             Some("4bf92f3577b34da6a3ce929d0e0e4736")
         );
-        assert_eq!(trace_id_from_page("<p>no link</p>"), None);
+        assert_eq!(trace_id_from_page("<p>no trace</p>"), None);
+        assert_eq!(
+            trace_id_from_page(r#"<code id="trace-id">not-an-id</code>"#),
+            None
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! What the page says, and with which status, when there is no answer to show.
 
-use crate::page::{render, Outcome};
+use crate::page::{self, Outcome};
 use actix_web::error::{QueryPayloadError, UrlencodedError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
@@ -58,10 +58,7 @@ impl ResponseError for PageError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        crate::routes::html(
-            self.status,
-            render("", &Outcome::Error(self.message.clone()), None),
-        )
+        page::respond(self.status, "", &Outcome::Error(self.message.clone()), None)
     }
 }
 
@@ -70,8 +67,8 @@ pub fn rejected_query(error: QueryPayloadError, _request: &HttpRequest) -> actix
     PageError::bad_input(service_common::errors::rejected_query_message(&error)).into()
 }
 
-/// `web::FormConfig` error handler: 413 for an oversized body (as before any page is
-/// rendered), the form page with the reason for everything else.
+/// `web::FormConfig` error handler: the form page with the reason, with 413 for an
+/// oversized body and 400 for everything else.
 pub fn rejected_form(error: UrlencodedError, _request: &HttpRequest) -> actix_web::Error {
     match error {
         UrlencodedError::Overflow { .. } => PageError {

@@ -1,10 +1,10 @@
 //! frontend: the page people use. A form, the answer sentence, a small world
-//! map with the ISS and the place, and a link to the request's trace in Grafana.
+//! map with the ISS and the place, and the request's trace id, linked to
+//! Grafana when `GRAFANA_URL` names one.
 
 pub mod config;
 pub mod error;
 pub mod gateway;
-pub mod html;
 pub mod page;
 pub mod routes;
 pub mod startup;

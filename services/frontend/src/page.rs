@@ -1,8 +1,17 @@
-//! The HTML page: form, answer sentence or error, world map, trace link.
-//! Everything that came from a user or a service is escaped.
+//! The HTML page: form, answer sentence or error, world map, the request's trace.
+//!
+//! The markup lives in `templates/` (`page.html`, which includes the map,
+//! `map.svg`) and is compiled into the binary by askama, which escapes every
+//! value it writes: text from a user or a service reaches the page as text.
+//! Askama rather than maud because its templates stay HTML and SVG, so the
+//! page reads (and can be copied) as the markup a browser gets, where maud
+//! would rewrite it in a Rust macro syntax. With default features off it
+//! needs no configuration file, so no TOML or serde at build time.
 
-use crate::html::escape;
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
 use api::{Distance, GatewayAnswer, PositionSource};
+use askama::Template;
 use url::Url;
 
 /// The land masses (Natural Earth 110m, public domain) as one SVG path in an
@@ -20,59 +29,116 @@ pub enum Outcome {
     Error(String),
 }
 
-/// The whole page for `location` (echoed in the form) and `outcome`.
-/// `trace` is the request's trace id and its Grafana link.
-pub fn render(location: &str, outcome: &Outcome, trace: Option<(&str, &str)>) -> String {
-    let body = match outcome {
-        Outcome::Form => String::new(),
-        Outcome::Answer(answer) => answer_html(answer),
-        Outcome::Error(message) => format!(
-            "<p id=\"error\" class=\"error\" role=\"alert\">{}</p>",
-            escape(message)
-        ),
+/// The request's trace, shown at the foot of the page so the request can be looked up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    pub id: String,
+    /// Grafana's view of the trace, when the frontend knows a Grafana to send people to.
+    pub grafana_link: Option<String>,
+}
+
+impl Trace {
+    pub fn new(id: String, grafana: Option<&Url>) -> Self {
+        let grafana_link = grafana.map(|grafana| grafana_trace_link(grafana, &id));
+        Self { id, grafana_link }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "page.html")]
+struct Page<'a> {
+    /// Echoed in the form, so it can be corrected.
+    location: &'a str,
+    error: Option<&'a str>,
+    answer: Option<AnswerView<'a>>,
+    trace: Option<&'a Trace>,
+}
+
+/// An answer as the page and its map show it.
+struct AnswerView<'a> {
+    /// Latitude and longitude.
+    iss: (f64, f64),
+    place: &'a str,
+    place_position: (f64, f64),
+    /// Map coordinates of the markers.
+    iss_xy: (f64, f64),
+    place_xy: (f64, f64),
+    /// Kilometres with thousands separators.
+    distance: String,
+    /// Where the position comes from.
+    note: String,
+    land: &'static str,
+    /// Each polyline's `points`: the ground track, cut at the antimeridian, and the shortest path.
+    track: Vec<String>,
+    path: Vec<String>,
+}
+
+impl<'a> AnswerView<'a> {
+    fn new(answer: &'a GatewayAnswer) -> Self {
+        let (iss, place) = (&answer.distance.location, &answer.place);
+        let track: Vec<(f64, f64)> = answer
+            .distance
+            .ground_track
+            .iter()
+            .map(|point| (point.latitude, point.longitude))
+            .collect();
+        let path = great_circle(
+            (place.latitude, place.longitude),
+            (iss.latitude, iss.longitude),
+            GREAT_CIRCLE_POINTS,
+        );
+        Self {
+            iss: (iss.latitude, iss.longitude),
+            place: &place.name,
+            place_position: (place.latitude, place.longitude),
+            iss_xy: project(iss.latitude, iss.longitude),
+            place_xy: project(place.latitude, place.longitude),
+            distance: thousands(answer.distance.distance),
+            note: position_note(&answer.distance),
+            land: WORLD_LAND_PATH.trim(),
+            track: polylines(&track),
+            path: polylines(&path),
+        }
+    }
+}
+
+/// The whole page for `location` (echoed in the form), `outcome` and the request's `trace`.
+pub fn render(
+    location: &str,
+    outcome: &Outcome,
+    trace: Option<&Trace>,
+) -> Result<String, askama::Error> {
+    let (error, answer) = match outcome {
+        Outcome::Form => (None, None),
+        Outcome::Error(message) => (Some(message.as_str()), None),
+        Outcome::Answer(answer) => (None, Some(AnswerView::new(answer))),
     };
-    let trace = trace
-        .map(|(id, href)| {
-            format!(
-                "<p class=\"trace\">Trace <code id=\"trace-id\">{}</code>: <a id=\"trace-link\" href=\"{}\">open in Grafana</a></p>",
-                escape(id),
-                escape(href)
-            )
-        })
-        .unwrap_or_default();
-    format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Where is the ISS?</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #1b1f24; }}
-form {{ display: flex; gap: .5rem; }}
-input {{ flex: 1; padding: .5rem; font-size: 1rem; }}
-button {{ padding: .5rem 1rem; font-size: 1rem; }}
-.answer {{ font-size: 1.25rem; }}
-.error {{ color: #a40e26; font-weight: 600; }}
-.note, .trace {{ color: #57606a; font-size: .9rem; }}
-svg {{ width: 100%; height: auto; border: 1px solid #d0d7de; }}
-.legend {{ list-style: none; padding: 0; margin: .5rem 0; display: flex; flex-wrap: wrap; gap: .25rem 1.25rem; font-size: .9rem; }}
-.legend svg.key {{ width: 1.5rem; height: .75rem; border: none; vertical-align: middle; }}
-</style>
-</head>
-<body>
-<h1>How far is the ISS from you?</h1>
-<form id="location-form" method="post" action="/">
-<input id="location" name="location" type="text" placeholder="A city, &quot;City, Country&quot; or &quot;lat, lon&quot;" value="{location}" required maxlength="200" autofocus>
-<button id="submit" type="submit">Find the ISS</button>
-</form>
-{body}
-{trace}
-</body>
-</html>
-"#,
-        location = escape(location),
-    )
+    Page {
+        location,
+        error,
+        answer,
+        trace,
+    }
+    .render()
+}
+
+/// The page as an HTTP response with `status`.
+pub fn respond(
+    status: StatusCode,
+    location: &str,
+    outcome: &Outcome,
+    trace: Option<&Trace>,
+) -> HttpResponse {
+    match render(location, outcome, trace) {
+        Ok(page) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(page),
+        // Only a failing `Display` of a value on the page gets here.
+        Err(error) => {
+            log::error!("the page could not be rendered: {error}");
+            HttpResponse::InternalServerError().finish()
+        }
+    }
 }
 
 /// Elements older than this make the estimate rough, and the page says so plainly.
@@ -105,76 +171,14 @@ fn position_note(distance: &Distance) -> String {
     }
 }
 
-fn answer_html(answer: &GatewayAnswer) -> String {
-    let (iss, place) = (&answer.distance.location, &answer.place);
-    let (iss_x, iss_y) = project(iss.latitude, iss.longitude);
-    let (place_x, place_y) = project(place.latitude, place.longitude);
-    let source = escape(&position_note(&answer.distance));
-    let distance = thousands(answer.distance.distance);
-    let track: Vec<(f64, f64)> = answer
-        .distance
-        .ground_track
-        .iter()
-        .map(|point| (point.latitude, point.longitude))
-        .collect();
-    let path = great_circle(
-        (place.latitude, place.longitude),
-        (iss.latitude, iss.longitude),
-        GREAT_CIRCLE_POINTS,
-    );
-    let track_legend = if track.is_empty() {
-        String::new()
-    } else {
-        format!("<li>{TRACK_KEY} Predicted ground track, 45 minutes either side (SGP4)</li>")
-    };
-    let track_desc = if track.is_empty() {
-        ""
-    } else {
-        " The red line is its predicted ground track from 45 minutes ago to 45 minutes ahead."
-    };
-    format!(
-        r##"<p id="answer" class="answer">The ISS is at {iss_lat:.2}, {iss_lon:.2}. It is {distance} km from {place}.</p>
-<p id="position-source" class="note">{source}</p>
-<svg id="map" viewBox="0 0 360 180" role="img" aria-labelledby="map-title map-desc">
-<title id="map-title">World map of the ISS and {place}</title>
-<desc id="map-desc">The ISS, in red, is above {iss_lat:.2}, {iss_lon:.2}; {place}, in blue, is at {place_lat:.2}, {place_lon:.2}.{track_desc} The dashed line is the shortest path over the Earth between them, {distance} km.</desc>
-<rect width="360" height="180" fill="#dbeafe"/>
-<path d="{land}" fill="#cbd5c0" stroke="#94a38a" stroke-width="0.2"/>
-<g id="ground-track" fill="none" stroke="#dc2626" stroke-width="0.8" stroke-opacity="0.75">{track}</g>
-<g id="shortest-path" fill="none" stroke="#1b1f24" stroke-width="0.6" stroke-dasharray="2 1.5">{path}</g>
-<circle id="place-marker" cx="{place_x:.2}" cy="{place_y:.2}" r="2.5" fill="#2563eb"><title>{place}</title></circle>
-<circle id="iss-marker" cx="{iss_x:.2}" cy="{iss_y:.2}" r="3" fill="#dc2626" stroke="#fff" stroke-width="0.8"><title>ISS</title></circle>
-</svg>
-<ul id="map-legend" class="legend" aria-label="Map legend">
-<li>{ISS_KEY} The ISS now</li>
-<li>{PLACE_KEY} {place}</li>
-{track_legend}
-<li>{PATH_KEY} Shortest path over the Earth, {distance} km</li>
-</ul>"##,
-        iss_lat = iss.latitude,
-        iss_lon = iss.longitude,
-        place_lat = place.latitude,
-        place_lon = place.longitude,
-        place = escape(&place.name),
-        land = WORLD_LAND_PATH.trim(),
-        track = polylines(&track),
-        path = polylines(&path),
-    )
-}
-
-/// Legend keys: the map's own symbols, hidden from screen readers (the text says it).
-const ISS_KEY: &str = r##"<svg class="key" viewBox="0 0 16 8" aria-hidden="true"><circle cx="8" cy="4" r="3" fill="#dc2626"/></svg>"##;
-const PLACE_KEY: &str = r##"<svg class="key" viewBox="0 0 16 8" aria-hidden="true"><circle cx="8" cy="4" r="2.5" fill="#2563eb"/></svg>"##;
-const TRACK_KEY: &str = r##"<svg class="key" viewBox="0 0 16 8" aria-hidden="true"><line x1="1" y1="4" x2="15" y2="4" stroke="#dc2626" stroke-width="1.5"/></svg>"##;
-const PATH_KEY: &str = r##"<svg class="key" viewBox="0 0 16 8" aria-hidden="true"><line x1="1" y1="4" x2="15" y2="4" stroke="#1b1f24" stroke-width="1.2" stroke-dasharray="3 2"/></svg>"##;
-
 /// Enough points that the great circle looks smooth at the map's scale.
 const GREAT_CIRCLE_POINTS: usize = 48;
 
-/// `points` (latitude, longitude) as SVG polylines on the map, cut where a
-/// step crosses the antimeridian: the line runs to one edge and goes on from
-/// the other, at the latitude where it crosses, never across the whole map.
-fn polylines(points: &[(f64, f64)]) -> String {
+/// `points` (latitude, longitude) as the `points` of SVG polylines on the map,
+/// cut where a step crosses the antimeridian: the line runs to one edge and
+/// goes on from the other, at the latitude where it crosses, never across the
+/// whole map.
+fn polylines(points: &[(f64, f64)]) -> Vec<String> {
     let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
     let mut previous: Option<(f64, f64)> = None;
     for &(latitude, longitude) in points {
@@ -207,7 +211,7 @@ fn polylines(points: &[(f64, f64)]) -> String {
                 .iter()
                 .map(|(x, y)| format!("{x:.2},{y:.2}"))
                 .collect();
-            format!("<polyline points=\"{}\"/>", coordinates.join(" "))
+            coordinates.join(" ")
         })
         .collect()
 }
@@ -338,21 +342,18 @@ mod tests {
     #[test]
     fn lines_are_cut_at_the_antimeridian_and_great_circles_end_at_both_points() {
         let across = polylines(&[(0.0, 170.0), (1.0, 179.0), (2.0, -179.0), (3.0, -170.0)]);
-        assert_eq!(across.matches("<polyline").count(), 2, "{across}");
         // To the east edge at the crossing's latitude (1.5), on from the west edge.
-        assert!(
-            across.contains(r#"points="350.00,90.00 359.00,89.00 360.00,88.50""#),
-            "{across}"
-        );
-        assert!(
-            across.contains(r#"points="0.00,88.50 1.00,88.00 10.00,87.00""#),
-            "{across}"
+        assert_eq!(
+            across,
+            [
+                "350.00,90.00 359.00,89.00 360.00,88.50",
+                "0.00,88.50 1.00,88.00 10.00,87.00"
+            ]
         );
         let westward = polylines(&[(0.0, -179.0), (2.0, 179.0)]);
-        assert!(
-            westward.contains(r#"points="1.00,90.00 0.00,89.00""#)
-                && westward.contains(r#"points="360.00,89.00 359.00,88.00""#),
-            "{westward}"
+        assert_eq!(
+            westward,
+            ["1.00,90.00 0.00,89.00", "360.00,89.00 359.00,88.00"]
         );
         let path = great_circle((51.5, -0.12), (40.71, -74.01), 48);
         let (first, last) = (path[0], path[47]);
@@ -371,30 +372,9 @@ mod tests {
     }
 
     #[test]
-    fn user_text_is_escaped_in_the_form_and_in_errors() {
-        let page = render(
-            "<b>x</b>",
-            &Outcome::Error("No coordinates found for location '<b>x</b>'".into()),
-            None,
-        );
-        assert!(!page.contains("<b>x</b>"));
-        assert_eq!(page.matches("&lt;b&gt;x&lt;/b&gt;").count(), 2);
-    }
-
-    #[test]
-    fn the_trace_id_is_shown_with_its_link_and_a_grafana_sub_path_is_kept() {
+    fn a_grafana_sub_path_is_kept() {
         let link = grafana_trace_link(&Url::parse("http://host/grafana").unwrap(), "abc");
         assert!(link.starts_with("http://host/grafana/explore?"), "{link}");
-        let page = render(
-            "x",
-            &Outcome::Form,
-            Some((
-                "4bf92f3577b34da6a3ce929d0e0e4736",
-                "http://g/explore?a=1&b=2",
-            )),
-        );
-        assert!(page.contains(r#"<code id="trace-id">4bf92f3577b34da6a3ce929d0e0e4736</code>"#));
-        assert!(page.contains(r#"href="http://g/explore?a=1&amp;b=2""#));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use crate::error::{rejected_form, rejected_query, PageError};
 use crate::gateway::Gateway;
-use crate::page::{grafana_trace_link, render, Outcome};
+use crate::page::{self, Outcome, Trace};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use api::LocationText;
@@ -13,8 +13,8 @@ use url::Url;
 /// Form bodies larger than this are refused (a place name is short).
 pub const MAX_FORM_BYTES: usize = 16 * 1024;
 
-/// Where the trace links point.
-pub struct GrafanaUrl(pub Url);
+/// Where the trace links point; `None`: the page shows trace ids without a link.
+pub struct GrafanaUrl(pub Option<Url>);
 
 /// The page's one input, from the query string or the form. Absent means "show the form".
 #[derive(Deserialize)]
@@ -40,7 +40,7 @@ async fn page_for_query(
     gateway: web::Data<Gateway>,
 ) -> HttpResponse {
     match input.into_inner().location {
-        None => html(StatusCode::OK, render("", &Outcome::Form, None)),
+        None => page::respond(StatusCode::OK, "", &Outcome::Form, None),
         Some(location) => answer_page(&request, &grafana, &gateway, location).await,
     }
 }
@@ -69,15 +69,9 @@ async fn answer_page(
     };
     let trace_id = get_active_span(|span| span.span_context().trace_id());
     // No valid id when tracing is off (OTEL_SDK_DISABLED) or the request was not sampled.
-    let trace = (trace_id != TraceId::INVALID).then(|| {
-        let id = trace_id.to_string();
-        let link = grafana_trace_link(&grafana.0, &id);
-        (id, link)
-    });
-    let trace = trace
-        .as_ref()
-        .map(|(id, link)| (id.as_str(), link.as_str()));
-    html(status, render(&location, &outcome, trace))
+    let trace = (trace_id != TraceId::INVALID)
+        .then(|| Trace::new(trace_id.to_string(), grafana.0.as_ref()));
+    page::respond(status, &location, &outcome, trace.as_ref())
 }
 
 async fn ask(
@@ -93,10 +87,4 @@ async fn ask(
         .ask(&location, client_address)
         .await
         .map_err(PageError::from_gateway)
-}
-
-pub(crate) fn html(status: StatusCode, page: String) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .body(page)
 }

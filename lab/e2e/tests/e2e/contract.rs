@@ -46,7 +46,7 @@ async fn one_request_end_to_end(protocol: Protocol, test_name: &str) {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains(" km from Paris"), "{html}");
-    let trace_id = trace_id_from_page(&html).expect("the page links its trace");
+    let trace_id = trace_id_from_page(&html).expect("the page shows its trace id");
 
     let received = receiver
         .wait_until(

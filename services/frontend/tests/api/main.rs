@@ -2,6 +2,7 @@
 //! (The page in a real browser is tested in `lab/browser`.)
 
 use frontend::{startup, Config};
+use html::{attribute, elements, text};
 use serde_json::{json, Value};
 use service_common::EnvReader;
 use std::time::Duration;
@@ -10,6 +11,8 @@ use url::Url;
 use wiremock::matchers::{header, method, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+mod html;
+mod page;
 mod properties;
 
 /// The frontend's own defaults, on an OS-chosen port, calling `gateway`.
@@ -92,7 +95,7 @@ async fn the_home_page_is_the_form() {
     assert_eq!(status, 200);
     assert!(html.contains(r#"<form id="location-form" method="post" action="/">"#));
     assert!(html.contains(r#"name="location""#));
-    assert!(!html.contains("id=\"answer\"") && !html.contains("id=\"error\""));
+    assert!(text(&html, "answer").is_none() && text(&html, "error").is_none());
 }
 
 #[tokio::test]
@@ -175,12 +178,25 @@ async fn markup_in_the_input_or_in_answers_comes_back_inert() {
     url.query_pairs_mut().append_pair("location", attack);
     let (status, html) = get(url.as_str()).await;
     assert_eq!(status, 200);
+    let tags = elements(&html);
     assert!(
-        !html.contains("<script>") && !html.contains("<img src=x"),
+        !tags.contains(&"script".to_owned()) && !tags.contains(&"img".to_owned()),
         "{html}"
     );
-    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
-    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert_eq!(
+        attribute(&html, "location", "value").as_deref(),
+        Some(attack)
+    );
+    assert!(
+        text(&html, "answer")
+            .unwrap()
+            .ends_with("km from <img src=x onerror=alert(1)>."),
+        "{html}"
+    );
+    assert_eq!(
+        text(&html, "map-title").as_deref(),
+        Some("World map of the ISS and <img src=x onerror=alert(1)>")
+    );
 
     let app = spawn_app().await;
     let message = format!("No coordinates found for location '{attack}'");
@@ -198,8 +214,8 @@ async fn markup_in_the_input_or_in_answers_comes_back_inert() {
     )
     .await;
     assert_eq!(status, 404);
-    assert!(!html.contains("<script>"), "{html}");
-    assert!(html.contains("id=\"error\""));
+    assert!(!elements(&html).contains(&"script".to_owned()), "{html}");
+    assert_eq!(text(&html, "error"), Some(message));
 }
 
 #[tokio::test]
@@ -209,7 +225,7 @@ async fn gateway_errors_render_as_readable_messages_with_their_status() {
             ResponseTemplate::new(404)
                 .set_body_json(json!({"error": "No coordinates found for location 'Qq'"})),
             404,
-            "No coordinates found for location &#39;Qq&#39;",
+            "No coordinates found for location 'Qq'",
         ),
         (
             ResponseTemplate::new(502)
@@ -238,7 +254,8 @@ async fn gateway_errors_render_as_readable_messages_with_their_status() {
         gateway_answers(&app, response).await;
         let (status, html) = get(&format!("{}?location=Qq", app.address)).await;
         assert_eq!(status, expected_status, "{html}");
-        assert!(html.contains(expected_text), "{expected_text}: {html}");
+        let shown = text(&html, "error").unwrap_or_default();
+        assert!(shown.contains(expected_text), "{expected_text}: {html}");
     }
 }
 
@@ -252,7 +269,11 @@ async fn an_unreachable_gateway_is_a_502_page() {
     tokio::spawn(app.run_until_stopped());
     let (status, html) = get(&address).await;
     assert_eq!(status, 502);
-    assert!(html.contains("The service is unavailable right now."));
+    let shown = text(&html, "error").unwrap_or_default();
+    assert!(
+        shown.contains("The service is unavailable right now."),
+        "{html}"
+    );
 }
 
 #[tokio::test]
@@ -272,7 +293,7 @@ async fn bad_form_input_is_a_4xx_page_never_a_5xx() {
     ] {
         let (status, html) = post_form(&app, body.into()).await;
         assert_eq!(status, 400, "{body}: {html}");
-        assert!(html.contains("id=\"error\""), "{body}");
+        assert!(text(&html, "error").is_some(), "{body}: {html}");
     }
     let (status, _) = post_form(&app, format!("location={}", "x".repeat(20_000))).await;
     assert_eq!(status, 413, "bodies over the 16 KiB limit are refused");
