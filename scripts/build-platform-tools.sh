@@ -11,6 +11,11 @@
 # are linked into target/platform-tools/ (under $CARGO_TARGET_DIR when set),
 # where the tests look for them.
 #
+# `--path NAME` (otelcol-iss, prometheus, promtool or helm) builds nothing: it
+# prints where the cache holds NAME, or fails when it is not built yet, so
+# that scripts/run-local.sh finds the tools whichever target directory a
+# build linked them into.
+#
 # Grafana, Loki and Tempo are AGPL-licensed and are never built here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,17 +31,32 @@ SLOTH_VERSION=0.16.0
 
 cache=${ISS_PLATFORM_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iss-distance-app/platform-tools}
 out=${CARGO_TARGET_DIR:-target}/platform-tools
+manifest=otel-collector/builder-config.yaml
+manifest_hash=$(sha256sum "$manifest" | cut -c1-16)
+collector_dir="$cache/otelcol-iss-${COLLECTOR_VERSION}-${manifest_hash}"
+prometheus_dir="$cache/prometheus-${PROMETHEUS_VERSION}"
+helm_dir="$cache/helm-${HELM_VERSION}"
+
+if [[ ${1:-} == --path ]]; then
+    case ${2:-} in
+        otelcol-iss) path=$collector_dir/otelcol-iss ;;
+        prometheus | promtool) path=$prometheus_dir/$2 ;;
+        helm) path=$helm_dir/helm ;;
+        *) echo "usage: $0 [--path otelcol-iss|prometheus|promtool|helm]" >&2; exit 2 ;;
+    esac
+    [[ -x $path ]] || exit 1
+    echo "$path"
+    exit 0
+fi
+
 mkdir -p "$cache" "$out"
 command -v go >/dev/null || { echo "go not found: the platform tools are built with Go (>= 1.26)" >&2; exit 1; }
 # Static binaries with Go's own resolver: the tests give them a private
 # /etc/hosts, which only Go's resolver reads without cgo.
 export CGO_ENABLED=0
 
-manifest=otel-collector/builder-config.yaml
 grep -q "version: ${COLLECTOR_VERSION}\$" "$manifest" || {
     echo "$manifest does not build collector ${COLLECTOR_VERSION}" >&2; exit 1; }
-manifest_hash=$(sha256sum "$manifest" | cut -c1-16)
-collector_dir="$cache/otelcol-iss-${COLLECTOR_VERSION}-${manifest_hash}"
 if [[ ! -x "$collector_dir/otelcol-iss" ]]; then
     echo "== building the collector ${COLLECTOR_VERSION} from $manifest (cached in $collector_dir)"
     work=$(mktemp -d)
@@ -51,7 +71,6 @@ if [[ ! -x "$collector_dir/otelcol-iss" ]]; then
     trap - EXIT
 fi
 
-prometheus_dir="$cache/prometheus-${PROMETHEUS_VERSION}"
 if [[ ! -x "$prometheus_dir/prometheus" || ! -x "$prometheus_dir/promtool" ]]; then
     echo "== building Prometheus ${PROMETHEUS_VERSION} (cached in $prometheus_dir)"
     # `go install` refuses a module with replace directives: download it and
@@ -80,7 +99,6 @@ if [[ ! -x "$prometheus_dir/prometheus" || ! -x "$prometheus_dir/promtool" ]]; t
     trap - EXIT
 fi
 
-helm_dir="$cache/helm-${HELM_VERSION}"
 if [[ ! -x "$helm_dir/helm" ]]; then
     echo "== building Helm ${HELM_VERSION} (cached in $helm_dir; a few minutes, once)"
     work=$(mktemp -d)

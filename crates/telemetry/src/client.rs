@@ -104,10 +104,11 @@ pub enum UpstreamError {
 }
 
 impl UpstreamError {
-    /// The `error.type` value for spans and metrics.
-    pub fn kind(&self) -> &'static str {
+    /// The `error.type` value for spans, metrics and logs: for an HTTP error
+    /// answer its status code, as the semantic conventions ask.
+    pub fn kind(&self) -> &str {
         match self {
-            Self::Status { .. } => "status",
+            Self::Status { status, .. } => status.as_str(),
             Self::Decode { .. } => "decode",
             Self::Timeout { .. } => "timeout",
             Self::Connect { .. } => "connect",
@@ -325,7 +326,7 @@ fn outcome_attributes(result: &Result<UpstreamResponse, UpstreamError>) -> Vec<K
             }
             attributes
         }
-        Err(error) => vec![KeyValue::new(semconv::ERROR_TYPE, error.kind())],
+        Err(error) => vec![KeyValue::new(semconv::ERROR_TYPE, error.kind().to_owned())],
     }
 }
 

@@ -1,12 +1,15 @@
 //! The service binaries as a user runs them. Invalid configuration stops
-//! them at start with a clear message, and the README's local-run command (`scripts/run-local.sh`) starts the four
-//! services on offline defaults, answers through the frontend with no
-//! network, and stops everything on Ctrl-C (SIGINT).
+//! them at start with a clear message, and the README's local-run command
+//! (`scripts/run-local.sh`) starts the four services on offline defaults,
+//! answers through the frontend with no network, and stops everything on
+//! Ctrl-C (SIGINT). It says "ready" only when its own processes are: a port
+//! already taken, or a service that dies while starting, ends the run with a
+//! message that names it.
 //!
 //! Needs all four binaries built (`cargo build --workspace --bins`, as the
 //! README's test command does).
 
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -17,6 +20,10 @@ use testkit::Process;
 /// for it, whatever else runs on 127.0.0.1.
 const LOCAL_RUN_ADDRESS: &str = "127.0.0.94";
 const PORTS: [u16; 5] = [5000, 5001, 5002, 5003, 9090];
+/// The runs that must fail, each on an address of its own, so that they run
+/// beside the one above.
+const TAKEN_PORT_ADDRESS: &str = "127.0.0.95";
+const DYING_SERVICE_ADDRESS: &str = "127.0.0.96";
 /// Building nothing, the script starts and readies four debug services.
 const SCRIPT_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -40,15 +47,16 @@ fn after(prefix: &str) -> impl Fn(&str) -> Option<String> + '_ {
     move |line: &str| line.strip_prefix(prefix).map(str::to_owned)
 }
 
-#[tokio::test]
-async fn the_local_run_command_serves_an_answer_offline_and_stops_on_ctrl_c() {
+/// `scripts/run-local.sh` on the built binaries, listening on `address` at
+/// its default ports, whatever the caller's environment says.
+fn local_run(address: &str) -> Command {
     let repo = testkit::workspace_root();
     let mut command = Command::new("bash");
     command
         .arg(repo.join("scripts/run-local.sh"))
         .env("BIN_DIR", bin_dir())
-        .env("BIND_ADDRESS", LOCAL_RUN_ADDRESS)
-        // Whatever the caller's environment says, this run must work offline.
+        .env("BIND_ADDRESS", address)
+        // This run must work offline.
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .env_remove("ISS_POSITION_SOURCE")
         .env_remove("GEOCODER");
@@ -61,6 +69,12 @@ async fn the_local_run_command_serves_an_answer_offline_and_stops_on_ctrl_c() {
     ] {
         command.env_remove(port);
     }
+    command
+}
+
+#[tokio::test]
+async fn the_local_run_command_serves_an_answer_offline_and_stops_on_ctrl_c() {
+    let command = local_run(LOCAL_RUN_ADDRESS);
     // Killed with its services (its process group) if the test fails.
     let mut script = Process::spawn("run-local", command, &testkit::log_dir("local_run"));
     let deadline = Instant::now() + SCRIPT_DEADLINE;
@@ -68,6 +82,11 @@ async fn the_local_run_command_serves_an_answer_offline_and_stops_on_ctrl_c() {
         .wait_for_line("the frontend URL", SCRIPT_DEADLINE, after("Frontend: "))
         .await
         .unwrap_or_else(|error| panic!("{error}"));
+    let output = script.output();
+    assert!(
+        !output.contains("Connection refused"),
+        "polling for readiness is silent:\n{output}"
+    );
     assert_eq!(
         frontend_url,
         format!("http://{LOCAL_RUN_ADDRESS}:{}/", PORTS[0])
@@ -145,9 +164,113 @@ async fn the_local_run_command_serves_an_answer_offline_and_stops_on_ctrl_c() {
     }
 }
 
+#[tokio::test]
+async fn the_local_run_command_names_a_port_that_is_already_taken_and_starts_nothing() {
+    // What an earlier run, or anything else, still listening looks like.
+    let taken = TcpListener::bind((TAKEN_PORT_ADDRESS, PORTS[1])).unwrap();
+    let mut command = local_run(TAKEN_PORT_ADDRESS);
+    // The collector's address is shared by every run: leave it to the test above.
+    command.env("RUN_PROMETHEUS", "0");
+    // Each test its own log directory: log_dir empties it.
+    let mut script = Process::spawn(
+        "run-local",
+        command,
+        &testkit::log_dir("local_run_port_taken"),
+    );
+    let Some(status) = script.exit_status_within(SCRIPT_DEADLINE).await else {
+        panic!(
+            "the script did not stop though port {} is taken\n{}",
+            PORTS[1],
+            script.output_tail()
+        );
+    };
+    let output = script.output();
+    assert!(!status.success(), "{status}\n{output}");
+    let message = format!(
+        "port {} on {TAKEN_PORT_ADDRESS} (gateway) is already in use",
+        PORTS[1]
+    );
+    assert!(output.contains(&message), "names the port:\n{output}");
+    if Command::new("sh")
+        .args(["-c", "command -v ss"])
+        .output()
+        .unwrap()
+        .status
+        .success()
+    {
+        // This test's process, or a child forked by a test beside it that
+        // holds the socket until it execs: some process, by name and pid.
+        let holder = output
+            .split_once(&format!("{message} by "))
+            .is_some_and(|(_, rest)| rest.contains(" (pid "));
+        assert!(holder, "and what holds it:\n{output}");
+    }
+    let says_ready = output
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .any(|word| word.eq_ignore_ascii_case("ready"));
+    assert!(!says_ready, "nothing is ready:\n{output}");
+    assert!(!output.contains("Frontend: "), "{output}");
+    for port in [PORTS[0], PORTS[2], PORTS[3]] {
+        assert!(
+            TcpStream::connect((TAKEN_PORT_ADDRESS, port)).is_err(),
+            "port {port}: no service was started\n{output}"
+        );
+    }
+    drop(taken);
+}
+
+#[tokio::test]
+async fn the_local_run_command_reports_a_service_that_dies_while_starting() {
+    let mut command = local_run(DYING_SERVICE_ADDRESS);
+    command.env("RUN_PROMETHEUS", "0").env("GEOCODER", "google");
+    let mut script = Process::spawn(
+        "run-local",
+        command,
+        &testkit::log_dir("local_run_dying_service"),
+    );
+    let Some(status) = script.exit_status_within(SCRIPT_DEADLINE).await else {
+        panic!(
+            "the script did not stop when the geolocator died\n{}",
+            script.output_tail()
+        );
+    };
+    let output = script.output();
+    assert!(!status.success(), "{status}\n{output}");
+    assert!(
+        output.contains("geolocator exited (status 2) before it was ready"),
+        "names the service and its exit status:\n{output}"
+    );
+    let tail = output
+        .split_once("the end of its output")
+        .map(|(_, tail)| tail)
+        .unwrap_or_default();
+    assert!(
+        tail.contains("invalid GEOCODER='google'"),
+        "shows the service's own last words:\n{output}"
+    );
+    assert!(!output.contains("All services ready"), "{output}");
+    assert!(!output.contains("Frontend: "), "{output}");
+    for port in &PORTS[..4] {
+        assert!(
+            TcpStream::connect((DYING_SERVICE_ADDRESS, *port)).is_err(),
+            "port {port}: the services it started are stopped\n{output}"
+        );
+    }
+}
+
+/// Whether the script finds the collector and Prometheus 3.14 as it looks for
+/// them: linked under the target directory, or in the build script's cache.
 fn pipeline_built() -> bool {
     let tools = testkit::target_dir().join("platform-tools");
-    tools.join("otelcol-iss").is_file() && tools.join("prometheus").is_file()
+    let build_script = testkit::workspace_root().join("scripts/build-platform-tools.sh");
+    ["otelcol-iss", "prometheus"].iter().all(|tool| {
+        tools.join(tool).is_file()
+            || Command::new("bash")
+                .arg(&build_script)
+                .args(["--path", tool])
+                .output()
+                .is_ok_and(|output| output.status.success())
+    })
 }
 
 /// A few requests, then the p95 query of the README answers in Prometheus 3

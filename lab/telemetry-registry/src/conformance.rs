@@ -1,8 +1,9 @@
 //! Holds observed telemetry (what an OTLP receiver got from the real
-//! binaries) to the registry: every metric, span, span event and log
-//! attribute must be declared, with the declared instrument, unit, kind and
-//! name, every required attribute present and every value of the declared
-//! type (an enum's values only). Each check returns its problems in words.
+//! binaries) to the registry: every metric, span, span event, log and
+//! resource attribute must be declared, with the declared instrument, unit,
+//! kind and name, every required attribute present and every value of the
+//! declared type (an enum's values only). Each check returns its problems in
+//! words.
 
 use crate::{Attribute, AttributeType, AttributeUse, Instrument, Registry, Requirement, SpanKind};
 
@@ -13,7 +14,9 @@ pub enum Observed {
     Int(i64),
     Double(f64),
     Bool(bool),
-    /// Bytes, arrays, maps: never declared here.
+    /// An array of strings (`process.command_args`).
+    StrArray(Vec<String>),
+    /// Bytes, other arrays, maps: never declared here.
     Other(String),
 }
 
@@ -25,6 +28,7 @@ impl Observed {
             Self::Int(i) => i.to_string(),
             Self::Double(d) => d.to_string(),
             Self::Bool(b) => b.to_string(),
+            Self::StrArray(items) => format!("[{}]", items.join(", ")),
         }
     }
 }
@@ -108,6 +112,11 @@ impl Registry {
         self.check_attributes("log record", &self.log_attributes, attributes)
     }
 
+    /// Problems of one resource: its attributes against the registry's entities.
+    pub fn check_resource(&self, attributes: &Attributes) -> Vec<String> {
+        self.check_attributes("resource", &self.resource_attributes(), attributes)
+    }
+
     fn check_attributes(
         &self,
         here: &str,
@@ -142,7 +151,8 @@ fn admits(attribute: &Attribute, value: &Observed) -> Result<(), String> {
         (AttributeType::String, Observed::Str(_))
         | (AttributeType::Int, Observed::Int(_))
         | (AttributeType::Double, Observed::Double(_) | Observed::Int(_))
-        | (AttributeType::Boolean, Observed::Bool(_)) => true,
+        | (AttributeType::Boolean, Observed::Bool(_))
+        | (AttributeType::StringArray, Observed::StrArray(_)) => true,
         (AttributeType::Enum(values), Observed::Str(_) | Observed::Int(_)) => {
             if !values.contains(&value.text()) {
                 return Err(format!("{value:?} is none of the enum's values {values:?}"));

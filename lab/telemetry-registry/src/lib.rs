@@ -41,6 +41,8 @@ pub struct Registry {
     pub events: Vec<Event>,
     /// The attributes log records may carry (the `log_record.*` attribute groups).
     pub log_attributes: Vec<AttributeUse>,
+    /// The entities the services' resource describes (`entity` groups).
+    pub entities: Vec<Entity>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +59,7 @@ pub enum AttributeType {
     Int,
     Double,
     Boolean,
+    StringArray,
     /// Values as written (strings, or integers in decimal).
     Enum(Vec<String>),
 }
@@ -213,6 +216,15 @@ fn pattern_keys(pattern: &str) -> Vec<&str> {
         .collect()
 }
 
+/// An entity of the resource: what produced the telemetry (the service, its
+/// process, its host, ...), described by resource attributes.
+#[derive(Debug, Clone)]
+pub struct Entity {
+    pub id: String,
+    pub name: String,
+    pub attributes: Vec<AttributeUse>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Event {
     pub id: String,
@@ -258,6 +270,14 @@ impl Registry {
 
     pub fn metric(&self, name: &str) -> Option<&Metric> {
         self.metrics.iter().find(|m| m.name == name)
+    }
+
+    /// Every attribute the resource may carry, across its entities.
+    pub fn resource_attributes(&self) -> Vec<AttributeUse> {
+        self.entities
+            .iter()
+            .flat_map(|e| e.attributes.iter().cloned())
+            .collect()
     }
 
     pub fn event(&self, name: &str) -> Option<&Event> {

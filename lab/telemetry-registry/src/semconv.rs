@@ -11,9 +11,11 @@ use opentelemetry_semantic_conventions::attribute as semconv;
 pub const SCHEMA_URL: &str = opentelemetry_semantic_conventions::SCHEMA_URL;
 
 /// (key, type) of every upstream attribute the registry refers to, with the
-/// type the semantic conventions give it.
+/// type the semantic conventions give it (an enum's values being strings,
+/// `string` for it here: the conventions' enums are open).
 pub const ATTRIBUTES: &[(&str, &str)] = &[
     (semconv::CLIENT_ADDRESS, "string"),
+    (semconv::DEPLOYMENT_ENVIRONMENT_NAME, "string"),
     (semconv::ERROR_TYPE, "string"),
     (semconv::EXCEPTION_MESSAGE, "string"),
     (semconv::EXCEPTION_TYPE, "string"),
@@ -21,10 +23,26 @@ pub const ATTRIBUTES: &[(&str, &str)] = &[
     (semconv::HTTP_REQUEST_METHOD_ORIGINAL, "string"),
     (semconv::HTTP_RESPONSE_STATUS_CODE, "int"),
     (semconv::HTTP_ROUTE, "string"),
+    (semconv::HOST_ARCH, "string"),
+    (semconv::HOST_ID, "string"),
+    (semconv::HOST_NAME, "string"),
     (semconv::NETWORK_PEER_ADDRESS, "string"),
     (semconv::NETWORK_PROTOCOL_VERSION, "string"),
+    (semconv::OS_TYPE, "string"),
+    (semconv::PROCESS_COMMAND_ARGS, "string[]"),
+    (semconv::PROCESS_PID, "int"),
+    (semconv::PROCESS_RUNTIME_DESCRIPTION, "string"),
+    (semconv::PROCESS_RUNTIME_NAME, "string"),
+    (semconv::PROCESS_RUNTIME_VERSION, "string"),
     (semconv::SERVER_ADDRESS, "string"),
     (semconv::SERVER_PORT, "int"),
+    (semconv::SERVICE_INSTANCE_ID, "string"),
+    (semconv::SERVICE_NAME, "string"),
+    (semconv::SERVICE_NAMESPACE, "string"),
+    (semconv::SERVICE_VERSION, "string"),
+    (semconv::TELEMETRY_SDK_LANGUAGE, "string"),
+    (semconv::TELEMETRY_SDK_NAME, "string"),
+    (semconv::TELEMETRY_SDK_VERSION, "string"),
     (semconv::URL_FULL, "string"),
     (semconv::URL_PATH, "string"),
     (semconv::URL_SCHEME, "string"),

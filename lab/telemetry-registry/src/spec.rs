@@ -4,8 +4,8 @@
 //! (own attributes defined once, in `registry.*` groups).
 
 use crate::{
-    pattern_keys, semconv, Attribute, AttributeType, AttributeUse, Event, Instrument, Metric,
-    Registry, Requirement, Span, SpanKind,
+    pattern_keys, semconv, Attribute, AttributeType, AttributeUse, Entity, Event, Instrument,
+    Metric, Registry, Requirement, Span, SpanKind,
 };
 use serde::Deserialize;
 use serde_yaml_ng::Value as Yaml;
@@ -97,6 +97,9 @@ struct AttributeSpec {
     #[serde(default)]
     #[allow(dead_code)]
     sampling_relevant: Option<bool>,
+    /// Entity attributes only: `identifying` (the default) or `descriptive`.
+    #[serde(default)]
+    role: Option<String>,
 }
 
 const STABILITIES: [&str; 5] = [
@@ -106,7 +109,8 @@ const STABILITIES: [&str; 5] = [
     "beta",
     "release_candidate",
 ];
-const GROUP_TYPES: [&str; 4] = ["attribute_group", "span", "event", "metric"];
+const GROUP_TYPES: [&str; 5] = ["attribute_group", "span", "event", "metric", "entity"];
+const ROLES: [&str; 2] = ["identifying", "descriptive"];
 
 pub(crate) fn resolve(manifest: &str, files: &[(String, String)]) -> Result<Registry, Vec<String>> {
     let mut problems = Vec::new();
@@ -140,6 +144,7 @@ pub(crate) fn resolve(manifest: &str, files: &[(String, String)]) -> Result<Regi
     let mut spans = Vec::new();
     let mut events = Vec::new();
     let mut log_attributes = Vec::new();
+    let mut entities: Vec<Entity> = Vec::new();
     for (file, group) in &groups {
         let here = format!("{file}: {}", group.id);
         match group.group_type.as_deref() {
@@ -212,6 +217,20 @@ pub(crate) fn resolve(manifest: &str, files: &[(String, String)]) -> Result<Regi
             Some("attribute_group") if group.id.starts_with("log_record.") => {
                 log_attributes.extend(uses(file, group, &mut problems));
             }
+            Some("entity") => {
+                let attributes = uses(file, group, &mut problems);
+                let Some(name) = &group.name else {
+                    continue; // reported by check_group_fields
+                };
+                if entities.iter().any(|e| &e.name == name) {
+                    problems.push(format!("{here}: entity {name} is declared twice"));
+                }
+                entities.push(Entity {
+                    id: group.id.clone(),
+                    name: name.clone(),
+                    attributes,
+                });
+            }
             _ => {}
         }
     }
@@ -246,6 +265,7 @@ pub(crate) fn resolve(manifest: &str, files: &[(String, String)]) -> Result<Regi
             spans,
             events,
             log_attributes,
+            entities,
         })
     } else {
         Err(problems)
@@ -335,8 +355,22 @@ fn check_group_fields(file: &str, group: &GroupSpec, problems: &mut Vec<String>)
     if is("span") && group.span_kind.is_none() {
         bad("a span group needs span_kind".into());
     }
-    if is("event") && group.name.is_none() {
-        bad("an event group needs a name".into());
+    if (is("event") || is("entity")) && group.name.is_none() {
+        bad(format!("an {group_type} group needs a name"));
+    }
+    for attribute in &group.attributes {
+        let key = attribute.id.as_ref().or(attribute.reference.as_ref());
+        match &attribute.role {
+            Some(_) if !is("entity") => bad(format!(
+                "{}: role belongs to the attributes of entity groups only",
+                key.map_or("?", String::as_str)
+            )),
+            Some(role) if !ROLES.contains(&role.as_str()) => bad(format!(
+                "{}: role must be one of {ROLES:?}",
+                key.map_or("?", String::as_str)
+            )),
+            _ => {}
+        }
     }
     let metric_fields = [&group.metric_name, &group.instrument, &group.unit];
     if is("metric") && metric_fields.iter().any(|f| f.is_none()) {
@@ -398,10 +432,10 @@ fn define_attributes(
         for key in group.attributes.iter().filter_map(|a| a.reference.as_ref()) {
             if let (false, Some(ty)) = (attributes.contains_key(key), semconv::attribute_type(key))
             {
-                let ty = if ty == "int" {
-                    AttributeType::Int
-                } else {
-                    AttributeType::String
+                let ty = match ty {
+                    "int" => AttributeType::Int,
+                    "string[]" => AttributeType::StringArray,
+                    _ => AttributeType::String,
                 };
                 let attribute = Attribute {
                     key: key.clone(),
@@ -430,6 +464,7 @@ fn attribute_type(
             "int" => Some(AttributeType::Int),
             "double" => Some(AttributeType::Double),
             "boolean" => Some(AttributeType::Boolean),
+            "string[]" => Some(AttributeType::StringArray),
             other => bad(format!(
                 "type {other} is not used here; add it to the reader"
             )),

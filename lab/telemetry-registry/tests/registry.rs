@@ -50,6 +50,21 @@ groups:
     attributes:
       - ref: thing.kind
         requirement_level: required
+  - id: entity.svc
+    type: entity
+    name: service
+    stability: stable
+    brief: The service.
+    attributes:
+      - ref: service.name
+        requirement_level: required
+        role: identifying
+      - ref: process.command_args
+        requirement_level: opt_in
+        role: descriptive
+      - ref: host.id
+        requirement_level:
+          conditionally_required: If the machine has an id.
 "#;
 
 fn parse(model: &str) -> Result<Registry, Vec<String>> {
@@ -71,6 +86,35 @@ fn the_repository_registry_resolves_and_depends_on_the_services_semconv_version(
     );
     assert!(registry.metrics.len() >= 7, "{:#?}", registry.metrics);
     assert!(registry.spans.len() >= 5, "{:#?}", registry.spans);
+    // The resource every service sets, by reference to the semantic conventions.
+    let resource: Vec<String> = registry
+        .resource_attributes()
+        .into_iter()
+        .filter(|a| a.requirement == Requirement::Required)
+        .map(|a| a.key)
+        .collect();
+    for key in [
+        "service.name",
+        "service.namespace",
+        "service.version",
+        "service.instance.id",
+        "deployment.environment.name",
+        "telemetry.sdk.language",
+        "process.pid",
+    ] {
+        assert!(resource.iter().any(|k| k == key), "{key}: {resource:?}");
+        assert!(!registry.attributes[key].own, "{key} is the conventions'");
+    }
+    for name in [
+        "http.server.request.duration",
+        "http.client.request.duration",
+    ] {
+        let metric = registry.metric(name).unwrap();
+        assert!(
+            metric.attribute_keys().contains("network.protocol.version"),
+            "{name} declares the recommended network.protocol.version"
+        );
+    }
     assert_eq!(
         registry
             .metric("http.server.request.duration")
@@ -171,5 +215,68 @@ fn observed_telemetry_is_held_to_the_registry() {
     assert!(
         registry.check_span(SpanKind::Internal, "doing a", &kind("a"), &event)[0]
             .contains("event surprise is not declared")
+    );
+}
+
+#[test]
+fn entity_groups_need_a_name_and_a_known_role() {
+    let registry = parse(GOOD).unwrap();
+    assert_eq!(registry.entities.len(), 1);
+    assert_eq!(registry.entities[0].name, "service");
+    assert_eq!(
+        registry.attributes["process.command_args"].ty,
+        AttributeType::StringArray
+    );
+    let nameless = GOOD.replace("    name: service\n", "");
+    assert!(problems(&nameless).contains("an entity group needs a name"));
+    let bad_role = GOOD.replace("role: identifying", "role: primary");
+    assert!(problems(&bad_role).contains("service.name: role must be one of"));
+    let span_role = GOOD.replace(
+        "      - ref: thing.kind\n        requirement_level: required\n  - id: entity.svc",
+        "      - ref: thing.kind\n        requirement_level: required\n        role: identifying\n  - id: entity.svc",
+    );
+    assert!(problems(&span_role).contains("role belongs to the attributes of entity groups"));
+    let twice = format!(
+        "{GOOD}{}",
+        r#"
+  - id: entity.svc.again
+    type: entity
+    name: service
+    stability: stable
+    brief: Again.
+    attributes:
+      - ref: service.version
+"#
+    );
+    assert!(problems(&twice).contains("entity service is declared twice"));
+}
+
+#[test]
+fn a_resource_is_held_to_the_entities() {
+    let registry = parse(GOOD).unwrap();
+    let name = ("service.name", Observed::Str("svc".into()));
+    let args = (
+        "process.command_args",
+        Observed::StrArray(vec!["svc".into(), "--flag".into()]),
+    );
+    assert_eq!(
+        registry.check_resource(&[name.clone(), args.clone()]),
+        Vec::<String>::new()
+    );
+    let undeclared =
+        registry.check_resource(&[name.clone(), ("os.type", Observed::Str("linux".into()))]);
+    assert_eq!(undeclared, ["resource: attribute os.type is not declared"]);
+    let missing = registry.check_resource(&[args]);
+    assert_eq!(
+        missing,
+        ["resource: required attribute service.name is missing"]
+    );
+    let mistyped = registry.check_resource(&[
+        name,
+        ("process.command_args", Observed::Str("svc --flag".into())),
+    ]);
+    assert!(
+        mistyped[0].starts_with("resource: process.command_args: "),
+        "{mistyped:?}"
     );
 }

@@ -27,7 +27,7 @@ pub enum NominatimError {
 
 impl NominatimError {
     /// The `error.type` value for logs and spans.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> &str {
         match self {
             Self::Upstream(error) => error.kind(),
             Self::Busy => "busy",

@@ -1,15 +1,16 @@
 //! One user request through the frontend, and everything the telemetry
 //! contract says must come out of it, over both OTLP transports. The
 //! contract is the registry in telemetry-schema/: every metric point, span,
-//! span event and log attribute the real binaries export is held to it.
+//! span event, log attribute and resource the real binaries export is held
+//! to it.
 
 use crate::support::{
     assert_no_query_strings, assert_shared_resource, is_probe, one_span, EXPORT_DEADLINE, SERVICES,
 };
 use e2e::{trace_id_from_page, Protocol, StackBuilder, LATENCY_BUCKETS};
 use otlp_receiver::{
-    Attributes, MetricKind, OtlpReceiver, PointValue, Received, Span, SpanKind, StatusCode,
-    Transport, Value,
+    Attributes, MetricKind, OtlpReceiver, PointValue, Received, Resource, Span, SpanKind,
+    StatusCode, Transport, Value,
 };
 use std::collections::BTreeSet;
 use telemetry_registry::{Instrument, Observed, Registry};
@@ -95,6 +96,7 @@ async fn one_request_end_to_end(protocol: Protocol, test_name: &str) {
     assert_request_logs(&received, &trace_id, &spans);
     assert_contract_metrics(&received, &registry);
     assert_spans_and_logs_match_the_registry(&received, &spans, &registry);
+    assert_resources_match_the_registry(&received, &registry);
     assert_shared_resource(&received, &SERVICES);
     for service in SERVICES {
         assert_eq!(
@@ -307,6 +309,15 @@ fn observed(attributes: &Attributes) -> Vec<(&str, Observed)> {
                 Value::Int(i) => Observed::Int(*i),
                 Value::Double(d) => Observed::Double(*d),
                 Value::Bool(b) => Observed::Bool(*b),
+                Value::Array(items) if items.iter().all(|i| i.as_str().is_some()) => {
+                    Observed::StrArray(
+                        items
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect(),
+                    )
+                }
                 other => Observed::Other(other.to_string()),
             };
             (key.as_str(), value)
@@ -487,6 +498,33 @@ fn assert_spans_and_logs_match_the_registry(
     assert!(
         problems.is_empty(),
         "the spans and logs disagree with telemetry-schema/: {problems:#?}"
+    );
+}
+
+/// Every resource the services exported with (one per process) against the
+/// registry's entities: no undeclared attribute, every required one present.
+fn assert_resources_match_the_registry(received: &Received, registry: &Registry) {
+    let mut resources: Vec<&Resource> = Vec::new();
+    let all = received
+        .spans
+        .iter()
+        .map(|s| &*s.resource)
+        .chain(received.metrics.iter().map(|p| &*p.resource))
+        .chain(received.logs.iter().map(|l| &*l.resource));
+    for resource in all {
+        if !resources.contains(&resource) {
+            resources.push(resource);
+        }
+    }
+    let mut problems = BTreeSet::new();
+    for resource in &resources {
+        for problem in registry.check_resource(&observed(&resource.attributes)) {
+            problems.insert(format!("{}: {problem}", resource.service_name()));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "the resources disagree with telemetry-schema/: {problems:#?}\n{resources:#?}"
     );
 }
 

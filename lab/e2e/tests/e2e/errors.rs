@@ -24,15 +24,30 @@ async fn a_4xx_leaves_server_spans_unmarked_and_a_5xx_marks_the_gateway_span_wit
         "an unknown place is the user's mistake: {}",
         unknown.body
     );
-    let spans = receiver
-        .wait_until(EXPORT_DEADLINE, "the 404 trace", |r| {
+    let (spans, rejection) = receiver
+        .wait_until(EXPORT_DEADLINE, "the 404 trace and its log", |r| {
             let spans = r.spans_in_trace(&unknown.trace_id);
             let servers = spans.iter().filter(|s| s.kind == SpanKind::Server).count();
-            (servers == 3 && spans.len() >= 6)
-                .then(|| spans.into_iter().cloned().collect::<Vec<Span>>())
+            let rejection = r
+                .logs_in_trace(&unknown.trace_id)
+                .into_iter()
+                .find(|l| l.service_name() == "gateway" && l.attributes.contains_key("error.type"))
+                .cloned();
+            (servers == 3 && spans.len() >= 6 && rejection.is_some()).then(|| {
+                let spans = spans.into_iter().cloned().collect::<Vec<Span>>();
+                (spans, rejection.unwrap())
+            })
         })
         .await
         .unwrap();
+    assert_eq!(
+        rejection
+            .attributes
+            .get("error.type")
+            .and_then(|v| v.as_str()),
+        Some("404"),
+        "an HTTP error answer is classed by its status code: {rejection:#?}"
+    );
     let spans: Vec<&Span> = spans.iter().collect();
     for service in ["frontend", "gateway", "geolocator-service"] {
         let server = one_span(&spans, service, SpanKind::Server, "GET /");
@@ -77,10 +92,11 @@ async fn a_4xx_leaves_server_spans_unmarked_and_a_5xx_marks_the_gateway_span_wit
         .wait_until(EXPORT_DEADLINE, "the 502 trace and its error log", |r| {
             let spans = r.spans_in_trace(&failed.trace_id);
             let logs = r.logs_in_trace(&failed.trace_id);
-            let gateway_error = logs
-                .iter()
-                .any(|l| l.service_name() == "gateway" && l.severity_text == "ERROR");
-            (spans.len() >= 7 && gateway_error).then(|| {
+            let error_in = |service: &str| {
+                logs.iter()
+                    .any(|l| l.service_name() == service && l.severity_text == "ERROR")
+            };
+            (spans.len() >= 7 && error_in("gateway") && error_in("frontend")).then(|| {
                 let spans: Vec<Span> = spans.into_iter().cloned().collect();
                 (spans, logs.into_iter().cloned().collect::<Vec<_>>())
             })
@@ -138,6 +154,18 @@ async fn a_4xx_leaves_server_spans_unmarked_and_a_5xx_marks_the_gateway_span_wit
         "the failure's kind is a log attribute: {error_log:#?}"
     );
     assert_eq!(error_log.span_id.as_deref(), Some(gateway.span_id.as_str()));
+    let frontend_log = logs
+        .iter()
+        .find(|l| l.service_name() == "frontend" && l.severity_text == "ERROR")
+        .unwrap();
+    assert_eq!(
+        frontend_log
+            .attributes
+            .get("error.type")
+            .and_then(|v| v.as_str()),
+        Some("502"),
+        "the gateway's 502, not a word the status already says: {frontend_log:#?}"
+    );
 
     let failures = receiver
         .wait_until(
