@@ -1,24 +1,17 @@
 //! Compiles the gazetteer (`data/`) into the index the service embeds: folding,
 //! ranking and sorting some 250,000 names here keeps that work out of start-up.
 
-#[path = "src/gazetteer/compile.rs"]
-mod compile;
-#[path = "src/fold.rs"]
-#[allow(dead_code)] // the service also uses the query-side helpers
-mod fold;
-
 use std::io::Read;
 use std::path::Path;
 
-const INPUTS: [&str; 5] = [
+const INPUTS: [&str; 3] = [
     "data/cities15000.tsv.gz",
     "data/countries.tsv",
     "data/admin1.tsv",
-    "src/fold.rs",
-    "src/gazetteer/compile.rs",
 ];
 
 fn main() {
+    // Cargo also reruns this when the gazetteer crate, a build-dependency, changes.
     for input in INPUTS {
         println!("cargo:rerun-if-changed={input}");
     }
@@ -30,8 +23,8 @@ fn main() {
         .unwrap_or_else(|error| panic!("decompressing {}: {error}", INPUTS[0]));
     let text =
         |path: &str| String::from_utf8(read(path)).unwrap_or_else(|_| panic!("{path}: not UTF-8"));
-    let compiled = compile::compile(&cities, &text(INPUTS[1]), &text(INPUTS[2]))
-        .unwrap_or_else(|error| panic!("compiling the gazetteer: {}", error.0));
+    let compiled = gazetteer::compile(&cities, &text(INPUTS[1]), &text(INPUTS[2]))
+        .unwrap_or_else(|error| panic!("compiling the gazetteer: {error}"));
     let out = std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR");
     std::fs::write(Path::new(&out).join("gazetteer.bin"), compiled)
         .unwrap_or_else(|error| panic!("writing the compiled gazetteer: {error}"));

@@ -2,10 +2,10 @@
 //! the `geocoder.lookups` metric and the domain span.
 
 use crate::config::GeocoderKind;
-use crate::fold::fold;
 use crate::gazetteer::Gazetteer;
 use crate::nominatim::{Nominatim, NominatimError};
 use api::{Latitude, LocationText, Longitude, Place, PlaceSource as Source};
+use gazetteer::fold::fold;
 use opentelemetry::metrics::Counter;
 use opentelemetry::trace::get_active_span;
 use opentelemetry::KeyValue;

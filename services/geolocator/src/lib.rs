@@ -6,10 +6,10 @@
 
 pub mod config;
 pub mod error;
-pub mod fold;
 pub mod gazetteer;
 pub mod geocoder;
 pub mod nominatim;
+pub mod place;
 pub mod routes;
 pub mod startup;
 

@@ -5,7 +5,7 @@
 //! [`NominatimPolicy`] (the rate limit and the cache) is shared by all
 //! workers; each worker's [`Nominatim`] owns its HTTP client and the URL.
 
-use crate::gazetteer::FoundPlace;
+use crate::place::FoundPlace;
 use api::{Latitude, Longitude};
 use serde::Deserialize;
 use std::collections::{HashMap, VecDeque};

@@ -75,9 +75,9 @@ async fn an_in_flight_request_completes_after_sigterm_and_new_connections_are_re
     assert!(status.success(), "{status}");
 }
 
-/// actix used to install its signal handlers only once it was serving: a
-/// SIGTERM right after the first `/readyz` 200 killed the process with no
-/// drain and no flush. Many tries, each signalled as soon as it logs its port.
+/// The signal handlers are in place before the server answers: a SIGTERM
+/// right after the first `/readyz` 200 drains and flushes rather than
+/// killing the process. Many tries, each signalled as soon as it logs its port.
 #[tokio::test]
 async fn sigterm_at_the_moment_of_readiness_drains_and_exits_0() {
     let builder = iss_distance("graceful-shutdown-at-readiness");

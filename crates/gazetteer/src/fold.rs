@@ -7,8 +7,8 @@
 //! them loses what tells names apart (Arabic has no written short vowels, Han
 //! would be read as Mandarin) and would let them collide with Latin names.
 //! [`fold_transliterated`] is the lossy ASCII key, for a fallback only.
-//! `build.rs` uses this module too, so the compiled index and the queries
-//! are folded by the same code.
+//! The compiler folds the index's names and the reader folds queries with
+//! this one module, so both sides agree on every key.
 
 /// The comparison key of `text`: Latin transliterated to ASCII, other scripts
 /// kept (lower case, optional vowel marks dropped), words separated by single spaces.

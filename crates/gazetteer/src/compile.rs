@@ -1,69 +1,28 @@
-//! Compiles the gazetteer's TSV files into the index the service searches:
-//! every name folded, ranked and sorted once, at build time (`build.rs`), so
-//! start-up only checks a header. [`super`] documents the ranking rule; the
-//! format is below, all integers little-endian, strings UTF-8.
-//!
-//! ```text
-//! header    MAGIC, then u32: cities, entries, block size, entry bytes, divisions, aliases, string bytes
-//! cities    lat f64, lon f64, answer name (u32 offset, u16 length), country [u8; 2], division u16
-//! fences    one per block: its first key's first FENCE_PREFIX bytes, zero-padded; the block's offset u32
-//! entries   blocks of `block size` entries (the last may be shorter), back to back;
-//!           entry: key length u16, key bytes, city u32   sorted by key, best candidate first
-//! divisions code key, name key (each u32 offset, u16 length into the strings)
-//! aliases   country key (u32 offset, u16 length), country [u8; 2]   sorted by key
-//! strings   the answer names, division and alias keys, each stored once
-//! ```
-//!
-//! A lookup should touch few pages, as the kernel maps some 64 KB of the
-//! binary around each page it faults in: a binary search over 250,000 entries
-//! whose keys lie elsewhere would touch some 36 places (in the running
-//! service, the load generator's 24 places left 4.1 MiB of such an index
-//! resident, 2.6-2.8 MiB of this one, mostly blocks and candidate cities;
-//! BENCHMARKS.md). So the entries keep
-//! their keys inline, and a small fence table (about 160 KB, shared by every
-//! lookup and so resident) tells which block to read: a lookup binary-searches
-//! the fences, then scans forward from that block's offset until a key sorts
-//! past its own, usually within that one block of some 600 bytes. Fences hold
-//! truncated keys, which sort weakly like the keys, so the scan starts in the
-//! last block whose fence sorts strictly below the query's prefix (or the
-//! first block): every block before it ends below the query. Where many keys
-//! share a fence-long prefix, the scan crosses into the next blocks, which
-//! follow in memory.
+//! Compiles the gazetteer's TSV files into an index: every name folded,
+//! ranked (the crate docs give the rule) and sorted once, when the index is
+//! built, so that loading it only checks a header. [`crate::format`] has the layout.
 
 use crate::fold::fold;
+use crate::format::{
+    fence_prefix, ALIAS_SIZE, BLOCK_SIZE, CITY_SIZE, DIVISION_SIZE, FENCE_SIZE, HEADER_SIZE, MAGIC,
+    NO_DIVISION,
+};
 use std::cmp::Reverse;
 use std::collections::HashMap;
-
-pub const MAGIC: &[u8; 8] = b"GAZETTR3";
-pub const HEADER_SIZE: usize = MAGIC.len() + 7 * 4;
-pub const CITY_SIZE: usize = 8 + 8 + 6 + 2 + 2;
-/// Entries per block of the shipped index (the reader takes it from the
-/// header). Measured on the shipped keys, finding a key's entries takes about
-/// 90 ns in the CPU cache and 500 ns out of it (a binary search of the old
-/// layout: 125 and 700); 16 entries a block are 5-10% faster but double the
-/// fence table (158 KB), 64 take 5% (out of the cache) to 50% (in it) longer.
-pub const BLOCK_SIZE: usize = 32;
-/// How much of a block's first key its fence holds. At most 43 shipped
-/// entries share their first 16 bytes (Burmese names, 3 bytes a letter), so a
-/// scan crosses at most two blocks more than whole keys in the fences would need.
-pub const FENCE_PREFIX: usize = 16;
-pub const FENCE_SIZE: usize = FENCE_PREFIX + 4;
-pub const DIVISION_SIZE: usize = 6 + 6;
-pub const ALIAS_SIZE: usize = 6 + 2;
-/// `division` of a city whose first-level division has no name in the data.
-pub const NO_DIVISION: u16 = u16::MAX;
 
 /// An alternate name GeoNames lists for a city in at least this many spellings
 /// that fold alike (`Pekin`, `Pekín`, `Pékin` for Beijing) is common, as
 /// several languages write it: one language's or one era's name is listed
 /// once or twice (`Salisbury` for Harare).
-pub const COMMON_SPELLINGS: usize = 3;
+const COMMON_SPELLINGS: usize = 3;
 /// An own name counts this many times its city's population against a
 /// common alternate name of another city.
-pub const OWN_NAME_WEIGHT: u64 = 10;
+const OWN_NAME_WEIGHT: u64 = 10;
 
-#[derive(Debug)]
-pub struct CompileError(pub String);
+/// Why TSV texts could not be compiled: a malformed row, or more than the format holds.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CompileError(String);
 
 struct City<'a> {
     name: &'a str,
@@ -103,7 +62,7 @@ pub fn compile(
 }
 
 /// [`compile`] with `block_size` entries a block (tests use tiny blocks).
-pub fn compile_with(
+pub(crate) fn compile_with(
     cities_tsv: &str,
     countries_tsv: &str,
     admin1_tsv: &str,
@@ -230,7 +189,7 @@ pub fn compile_with(
 
 /// The fence table and the entries section for `entries` (sorted by key),
 /// `block_size` entries a block.
-pub fn fences_and_blocks<'a>(
+pub(crate) fn fences_and_blocks<'a>(
     entries: impl Iterator<Item = (&'a [u8], u32)>,
     block_size: usize,
 ) -> Result<(Vec<u8>, Vec<u8>), CompileError> {
@@ -262,16 +221,6 @@ pub fn fences_and_blocks<'a>(
     }
     u32::try_from(blocks.len()).map_err(|_| CompileError("more than 4 GiB of entries".into()))?;
     Ok((fences, blocks))
-}
-
-/// A key's fence: its first [`FENCE_PREFIX`] bytes, zero-padded. Truncating,
-/// and padding with the byte that sorts first, keeps the order of keys, weakly:
-/// a key at or below another has a fence at or below the other's.
-pub fn fence_prefix(key: &[u8]) -> [u8; FENCE_PREFIX] {
-    let mut prefix = [0; FENCE_PREFIX];
-    let length = key.len().min(FENCE_PREFIX);
-    prefix[..length].copy_from_slice(&key[..length]);
-    prefix
 }
 
 /// "Name, Country", or "Name, Division, Country" where the country has another
@@ -443,5 +392,19 @@ impl Output {
         self.bytes.extend_from_slice(&offset.to_le_bytes());
         self.bytes.extend_from_slice(&length.to_le_bytes());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsorted_or_overlong_keys_are_a_compile_error() {
+        let unsorted = [(&b"b"[..], 0), (&b"a"[..], 1)];
+        assert!(fences_and_blocks(unsorted.into_iter(), 4).is_err());
+        let long = vec![b'a'; usize::from(u16::MAX) + 1];
+        assert!(fences_and_blocks([(long.as_slice(), 0)].into_iter(), 4).is_err());
+        assert!(fences_and_blocks([(&b"a"[..], 0)].into_iter(), 0).is_err());
     }
 }
