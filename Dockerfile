@@ -69,11 +69,12 @@ ENTRYPOINT ["/usr/local/bin/loadgen"]
 # exactly as scripts/build-platform-tools.sh builds it for the end-to-end tests.
 FROM golang:1.26.8-bookworm AS otelcol-build
 ARG COLLECTOR_VERSION=0.159.0
-RUN --mount=type=cache,target=/root/go/pkg/mod \
+# The golang image sets GOPATH=/go: its module cache is /go/pkg/mod.
+RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     go install go.opentelemetry.io/collector/cmd/builder@v${COLLECTOR_VERSION}
 COPY otel-collector/builder-config.yaml /build/builder-config.yaml
-RUN --mount=type=cache,target=/root/go/pkg/mod \
+RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 builder --config=/build/builder-config.yaml --output-path=/build/dist
 

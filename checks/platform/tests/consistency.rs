@@ -165,6 +165,32 @@ fn every_image_is_pinned_to_a_version() {
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
+/// The official golang image sets `GOPATH=/go`, so Go keeps its module cache
+/// in /go/pkg/mod; a cache mount anywhere else is never used and every build
+/// downloads all modules again.
+#[test]
+fn go_stages_mount_the_module_cache_where_the_golang_image_keeps_it() {
+    let dockerfile = read("Dockerfile");
+    let mut in_go_stage = false;
+    let mut module_mounts = 0;
+    for line in dockerfile.lines().map(str::trim) {
+        if let Some(from) = line.strip_prefix("FROM ") {
+            in_go_stage = from.starts_with("golang:");
+        }
+        for mount in line.split_whitespace().filter(|w| w.contains("type=cache")) {
+            let target = mount
+                .split(',')
+                .find_map(|kv| kv.strip_prefix("target="))
+                .unwrap_or_else(|| panic!("cache mount without target: {line}"));
+            if in_go_stage && target.ends_with("pkg/mod") {
+                assert_eq!(target, "/go/pkg/mod", "{line}");
+                module_mounts += 1;
+            }
+        }
+    }
+    assert!(module_mounts > 0, "no Go module cache mount in the Dockerfile");
+}
+
 /// A tag (or digest) that names a version: not `latest`, not missing.
 fn is_pinned(image: &str) -> bool {
     if image.contains("@sha256:") {
@@ -1037,10 +1063,13 @@ fn dashboards_cover_red_upstreams_logs_traces_service_graph_and_collector() {
     assert!(lt
         .iter()
         .any(|p| p.datasource_uid == "tempo" && p.text.contains("duration >")));
+    // Grafana looks panels up by their exact plugin id, which for the node
+    // graph is "nodeGraph" (public/app/plugins/panel/nodeGraph/plugin.json in
+    // Grafana's source); any other spelling shows "Panel plugin not found".
     let sg = queries("iss-service-graph");
     assert!(sg
         .iter()
-        .any(|p| p.panel_json["type"] == "nodegraph" && p.target["queryType"] == "serviceMap"));
+        .any(|p| p.panel_json["type"] == "nodeGraph" && p.target["queryType"] == "serviceMap"));
     assert!(queries("iss-collector")
         .iter()
         .any(|p| p.text.contains("otelcol_receiver_refused_spans")));
