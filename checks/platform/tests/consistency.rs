@@ -487,14 +487,25 @@ fn endpoints_agree_across_compose_collector_prometheus_tempo_loki_and_grafana() 
     assert_eq!(urls["tempo"], format!("http://tempo:{tempo_http}"));
     assert_eq!(urls["loki"], format!("http://loki:{loki_http}"));
 
-    // The services push to the collector's OTLP gRPC receiver and call each
-    // other on their contract ports.
+    // The services push to the collector's OTLP gRPC receiver (or, with
+    // OTLP_ENDPOINT set, to the scale-out profile's agent on the same port)
+    // and call each other on their contract ports.
+    let agent = service(&platform, "otel-agent");
+    assert_eq!(strings(&agent["profiles"]), ["scale-out"]);
+    assert_eq!(
+        port_of(
+            ystr(&yaml("otel-collector/agent.yaml")["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"])
+                .unwrap()
+                .trim_end_matches('}')
+        ),
+        otlp_grpc
+    );
     for (compose_name, _, port) in APP_SERVICES {
         let svc = service(&apps, compose_name);
         let e = env(svc);
         assert_eq!(
             e["OTEL_EXPORTER_OTLP_ENDPOINT"],
-            format!("http://otel-collector:{otlp_grpc}"),
+            format!("${{OTLP_ENDPOINT:-http://otel-collector:{otlp_grpc}}}"),
             "{compose_name}"
         );
         assert_eq!(e["OTEL_EXPORTER_OTLP_PROTOCOL"], "grpc", "{compose_name}");
