@@ -90,11 +90,20 @@ struct Pipeline {
     sink: OtlpReceiver,
     sampling_percentage: String,
     retry: String,
+    /// More settings for the gateways (a fault to provoke).
+    gateway_env: Vec<(&'static str, String)>,
     client: reqwest::Client,
 }
 
 impl Pipeline {
-    async fn start(test: &str, net: u8, dir: &Path, sampling_percentage: &str, retry: &str) -> Self {
+    async fn start(
+        test: &str,
+        net: u8,
+        dir: &Path,
+        sampling_percentage: &str,
+        retry: &str,
+        gateway_env: &[(&'static str, &str)],
+    ) -> Self {
         let gateway_name = format!("otel-gateway-{net}");
         let hosts = Hosts::write_with(
             dir,
@@ -116,6 +125,10 @@ impl Pipeline {
             sink,
             sampling_percentage: sampling_percentage.to_string(),
             retry: retry.to_string(),
+            gateway_env: gateway_env
+                .iter()
+                .map(|(k, v)| (*k, v.to_string()))
+                .collect(),
             client: reqwest::Client::new(),
         };
         for index in 0..2 {
@@ -178,6 +191,7 @@ impl Pipeline {
             ),
             ("OTELCOL_RETRY_MAX_ELAPSED_TIME", self.retry.clone()),
         ]);
+        env.extend(self.gateway_env.iter().cloned());
         let name = format!("gateway-{index}");
         let process = self.spawn(&name, "gateway.yaml", host, env).await;
         self.gateways[index] = Some(process);
@@ -214,12 +228,16 @@ impl Pipeline {
 
     /// A collector's own metrics, summed over the series matching `labels`.
     async fn metric(&self, host: u8, name: &str, labels: &[(&str, &str)]) -> f64 {
+        metric_sum(&self.exposition(host).await, name, labels)
+    }
+
+    /// A collector's own metrics as Prometheus scrapes them ("" when it is down).
+    async fn exposition(&self, host: u8) -> String {
         let url = format!("http://{}:8888/metrics", ip(self.net, host));
-        let text = match self.client.get(url).send().await {
+        match self.client.get(url).send().await {
             Ok(response) => response.text().await.unwrap_or_default(),
             Err(_) => String::new(),
-        };
-        metric_sum(&text, name, labels)
+        }
     }
 
     /// Every span at either Tempo stand-in, as (trace id -> gateway index -> span ids).
@@ -498,7 +516,7 @@ fn spanmetrics_calls(received: &Received) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_trace_arrives_whole_through_one_gateway() {
     let dir = scratch_dir("pipeline-whole");
-    let pipeline = Pipeline::start("whole", 21, &dir.0, "100", "60s").await;
+    let pipeline = Pipeline::start("whole", 21, &dir.0, "100", "60s", &[]).await;
     let mut sent = Vec::new();
     for round in 0..10 {
         let kind = [Kind::Ordinary, Kind::Error, Kind::Slow][round % 3];
@@ -528,7 +546,7 @@ async fn every_trace_arrives_whole_through_one_gateway() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_and_slow_traces_are_all_kept_and_the_rest_at_the_share() {
     let dir = scratch_dir("pipeline-sampling");
-    let pipeline = Pipeline::start("sampling", 22, &dir.0, "20", "60s").await;
+    let pipeline = Pipeline::start("sampling", 22, &dir.0, "20", "60s", &[]).await;
     let errors = traces(60, Kind::Error);
     let slow = traces(60, Kind::Slow);
     let ordinary = traces(600, Kind::Ordinary);
@@ -607,7 +625,7 @@ async fn errors_and_slow_traces_are_all_kept_and_the_rest_at_the_share() {
 async fn a_gateway_killed_while_its_backend_is_down_loses_no_span() {
     let dir = scratch_dir("pipeline-crash");
     // Retries outlast the outage, so nothing is given up on.
-    let mut pipeline = Pipeline::start("crash", 23, &dir.0, "100", "300s").await;
+    let mut pipeline = Pipeline::start("crash", 23, &dir.0, "100", "300s", &[]).await;
     pipeline.tempo[1].stop().await;
 
     // Phase 1: the second gateway takes its share and decides on it; with its
@@ -687,7 +705,7 @@ async fn with_one_gateway_gone_the_agent_routes_to_the_other() {
     let dir = scratch_dir("pipeline-gone");
     // A short retry budget: what the gone gateway cannot take goes back to
     // the load balancer, which re-routes it on the new ring.
-    let mut pipeline = Pipeline::start("gone", 24, &dir.0, "100", "5s").await;
+    let mut pipeline = Pipeline::start("gone", 24, &dir.0, "100", "5s", &[]).await;
     let before = traces(60, Kind::Ordinary);
     pipeline.send(&before).await;
 
@@ -780,4 +798,117 @@ async fn with_one_gateway_gone_the_agent_routes_to_the_other() {
         "gone for good: the agent dropped the gateway after {switched_after:?}; of {} traces sent meanwhile {lost_spans} spans were lost, {failed} reported failed by the agent",
         during.len()
     );
+}
+
+/// Every label name of the samples of `name` in an exposition.
+fn exposed_labels(text: &str, name: &str) -> Option<BTreeSet<String>> {
+    let mut found = None;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some((series, _)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let (metric, labels) = match series.split_once('{') {
+            Some((metric, rest)) => (metric, rest.trim_end_matches('}')),
+            None => (series, ""),
+        };
+        if metric != name {
+            continue;
+        }
+        let names = found.get_or_insert_with(BTreeSet::new);
+        for pair in labels.split("\",").filter(|p| !p.is_empty()) {
+            if let Some((key, _)) = pair.split_once('=') {
+                names.insert(key.trim_start_matches(',').to_string());
+            }
+        }
+    }
+    found
+}
+
+/// The agent's and gateways' own metrics the dashboards and alerts use
+/// (origins `agent` and `gateway` of checks/platform/emitted-metrics.txt)
+/// exist, named and labelled as the real collectors expose them, once a full
+/// queue and a full sampler have been provoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_and_a_full_sampler_show_in_the_metrics_the_alerts_use() {
+    let dir = scratch_dir("pipeline-metrics");
+    let pipeline = Pipeline::start(
+        "metrics",
+        25,
+        &dir.0,
+        "100",
+        "300s",
+        &[
+            // One request in each Tempo queue, and room for 20 traces awaiting a decision.
+            ("OTELCOL_TRACES_QUEUE_SIZE", "1"),
+            ("OTELCOL_SAMPLING_NUM_TRACES", "20"),
+        ],
+    )
+    .await;
+    for tempo in &pipeline.tempo {
+        tempo.stop().await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        pipeline.send(&traces(100, Kind::Ordinary)).await;
+        let mut enqueue_failed = 0.0;
+        let mut dropped = 0.0;
+        for host in [2, 3] {
+            enqueue_failed += pipeline
+                .metric(host, "otelcol_exporter_enqueue_failed_spans", &[])
+                .await;
+            dropped += pipeline
+                .metric(
+                    host,
+                    "otelcol_processor_tail_sampling_sampling_trace_dropped_too_early",
+                    &[],
+                )
+                .await;
+        }
+        if enqueue_failed > 0.0 && dropped > 0.0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "enqueue failures {enqueue_failed}, traces dropped undecided {dropped}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // A full queue is full against its capacity.
+    let size = pipeline
+        .metric(2, "otelcol_exporter_queue_size", &[("exporter", "otlp_grpc/tempo")])
+        .await;
+    let capacity = pipeline
+        .metric(2, "otelcol_exporter_queue_capacity", &[("exporter", "otlp_grpc/tempo")])
+        .await;
+    assert_eq!(capacity, 1.0);
+    assert!(size <= capacity);
+
+    let gateways = format!("{}{}", pipeline.exposition(2).await, pipeline.exposition(3).await);
+    let agent = pipeline.exposition(1).await;
+    let mut problems = Vec::new();
+    for metric in emitted_metrics() {
+        let text = match metric.origin.as_str() {
+            "gateway" => &gateways,
+            "agent" => &agent,
+            _ => continue,
+        };
+        // The same exporterhelper counter as the spans' one, for signals
+        // this test does not overflow.
+        if ["otelcol_exporter_enqueue_failed_metric_points", "otelcol_exporter_enqueue_failed_log_records"]
+            .contains(&metric.name.as_str())
+        {
+            continue;
+        }
+        match exposed_labels(text, &metric.name) {
+            None => problems.push(format!("{} ({}) is not exposed", metric.name, metric.origin)),
+            Some(labels) => {
+                for label in &metric.labels {
+                    if !labels.contains(label) {
+                        problems.push(format!("{} has no label {label}: {labels:?}", metric.name));
+                    }
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
 }

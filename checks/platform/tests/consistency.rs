@@ -845,6 +845,86 @@ fn loki_takes_otlp_with_structured_metadata_and_service_name_labels() {
     );
 }
 
+/// A Prometheus-style duration ("7d", "168h", "90m") in seconds.
+fn duration_secs(text: &str) -> u64 {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or_else(|| panic!("no unit in {text:?}"));
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .unwrap_or_else(|_| panic!("no number in {text:?}"));
+    number
+        * match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            "w" => 7 * 86_400,
+            _ => panic!("unit {unit:?} of {text:?}"),
+        }
+}
+
+/// One retention for metrics, logs and traces, so that a trace linked from a
+/// metric or a log line is still there. The keys were read from the pinned
+/// sources, since Loki and Tempo (AGPL) are never built or run here: Loki
+/// v3.7.6 pkg/validation/limits.go (limits_config.retention_period, default
+/// 0s: forever) and pkg/compactor/config.go (compactor.retention_enabled,
+/// default false; delete_request_store required when it is on); Tempo v3.0.3
+/// tempodb/config.go and modules/backendworker/config.go
+/// (backend_worker.compaction.block_retention, default 336h).
+#[test]
+fn metrics_logs_and_traces_are_kept_for_the_same_time() {
+    let prometheus = yaml("prometheus/prometheus.yml");
+    let loki = yaml("loki/loki.yaml");
+    let tempo = yaml("tempo/tempo.yaml");
+    let metrics = ystr(&prometheus["storage"]["tsdb"]["retention"]["time"])
+        .expect("prometheus.yml sets storage.tsdb.retention.time");
+    let logs = ystr(&loki["limits_config"]["retention_period"])
+        .expect("loki.yaml sets limits_config.retention_period");
+    let traces = ystr(&tempo["backend_worker"]["compaction"]["block_retention"])
+        .expect("tempo.yaml sets backend_worker.compaction.block_retention");
+    // Without the compactor's retention Loki never deletes anything.
+    assert_eq!(
+        loki["compactor"]["retention_enabled"],
+        Yaml::Bool(true),
+        "loki.yaml: compactor.retention_enabled"
+    );
+    let store = ystr(&loki["compactor"]["delete_request_store"])
+        .expect("loki.yaml: compactor.delete_request_store is required with retention");
+    let object_store = ystr(&loki["schema_config"]["configs"][0]["object_store"]).unwrap();
+    assert_eq!(store, object_store, "deletes kept in the object store in use");
+    let working = ystr(&loki["compactor"]["working_directory"]).unwrap();
+    assert!(
+        working.starts_with("/loki/"),
+        "the compactor works on the data volume (the image is read-only): {working}"
+    );
+    let [m, l, t] = [&metrics, &logs, &traces].map(|d| duration_secs(d));
+    assert!(
+        m == l && l == t,
+        "retention differs: metrics {metrics}, logs {logs}, traces {traces}"
+    );
+    // The chart's upstream values keep the same policy.
+    let upstream_prometheus = yaml("deploy/helm/upstream/prometheus.yaml");
+    let upstream_loki = yaml("deploy/helm/upstream/loki.yaml");
+    let upstream_tempo = yaml("deploy/helm/upstream/tempo.yaml");
+    for (file, value) in [
+        ("prometheus.yaml server.retention", &upstream_prometheus["server"]["retention"]),
+        (
+            "loki.yaml loki.limits_config.retention_period",
+            &upstream_loki["loki"]["limits_config"]["retention_period"],
+        ),
+        ("tempo.yaml tempo.retention", &upstream_tempo["tempo"]["retention"]),
+    ] {
+        let value = ystr(value).unwrap_or_else(|| panic!("deploy/helm/upstream/{file} is not set"));
+        assert_eq!(duration_secs(&value), m, "deploy/helm/upstream/{file}");
+    }
+    assert_eq!(
+        upstream_loki["loki"]["compactor"]["retention_enabled"],
+        Yaml::Bool(true)
+    );
+}
+
 fn datasource_uids_by_type() -> BTreeMap<String, String> {
     let g = yaml("grafana/provisioning/datasources/datasources.yaml");
     let mut out = BTreeMap::new();
