@@ -34,7 +34,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{span, status, ResourceSpans, ScopeSpans, Span, Status};
+use opentelemetry_proto::tonic::trace::v1::{
+    span, status, ResourceSpans, ScopeSpans, Span, Status,
+};
 use otlp_receiver::{OtlpReceiver, Received};
 use platform::local::{platform_tool, Hosts};
 use platform::*;
@@ -176,14 +178,20 @@ impl Pipeline {
         env.extend([
             (
                 "OTELCOL_QUEUE_DIRECTORY",
-                self.dir.join(format!("queue-{index}")).display().to_string(),
+                self.dir
+                    .join(format!("queue-{index}"))
+                    .display()
+                    .to_string(),
             ),
             (
                 "TEMPO_OTLP_GRPC_ENDPOINT",
                 tempo.trim_start_matches("http://").to_string(),
             ),
             ("PROMETHEUS_OTLP_ENDPOINT", self.sink.endpoint()),
-            ("LOKI_OTLP_ENDPOINT", format!("{}/otlp", self.sink.endpoint())),
+            (
+                "LOKI_OTLP_ENDPOINT",
+                format!("{}/otlp", self.sink.endpoint()),
+            ),
             ("OTELCOL_SAMPLING_DECISION_WAIT", DECISION_WAIT.to_string()),
             (
                 "OTELCOL_SAMPLING_PERCENTAGE",
@@ -478,12 +486,7 @@ fn assert_whole(
 
 fn complete(arrived: &BTreeMap<String, BTreeMap<usize, Vec<String>>>, trace: &str) -> bool {
     arrived.get(trace).is_some_and(|by_gateway| {
-        by_gateway
-            .values()
-            .flatten()
-            .collect::<BTreeSet<_>>()
-            .len()
-            == SPANS_PER_TRACE
+        by_gateway.values().flatten().collect::<BTreeSet<_>>().len() == SPANS_PER_TRACE
     })
 }
 
@@ -540,7 +543,10 @@ async fn every_trace_arrives_whole_through_one_gateway() {
         per_gateway.iter().all(|n| *n > 20),
         "the agent spreads traces over both gateways: {per_gateway:?}"
     );
-    eprintln!("whole traces: {} traces, per gateway {per_gateway:?}", expected.len());
+    eprintln!(
+        "whole traces: {} traces, per gateway {per_gateway:?}",
+        expected.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -601,18 +607,27 @@ async fn errors_and_slow_traces_are_all_kept_and_the_rest_at_the_share() {
     pipeline
         .sink
         .wait_until(
-            Duration::from_secs(60),
+            // The connectors flush every 60s by default.
+            Duration::from_secs(150),
             "span metrics counting every span sent",
             |r| (spanmetrics_calls(r) == spans_sent).then_some(()),
         )
         .await
         .unwrap();
-    assert!(
-        pipeline
-            .sink
-            .read(|r| r.metrics.iter().any(|m| m.name == "traces_service_graph_request_total")),
-        "the service graph is computed at the gateways"
-    );
+    pipeline
+        .sink
+        .wait_until(
+            Duration::from_secs(150),
+            "the service graph computed at the gateways",
+            |r| {
+                r.metrics
+                    .iter()
+                    .any(|m| m.name == "traces_service_graph_request_total")
+                    .then_some(())
+            },
+        )
+        .await
+        .unwrap();
     eprintln!(
         "sampling: kept {} of {} ordinary traces ({share:.1} %), all {} error and slow traces",
         kept.len(),
@@ -651,9 +666,7 @@ async fn a_gateway_killed_while_its_backend_is_down_loses_no_span() {
                 &[],
             )
             .await;
-        if accepted == spans
-            && accepted_1 > 0.0
-            && decided_1 * SPANS_PER_TRACE as f64 == accepted_1
+        if accepted == spans && accepted_1 > 0.0 && decided_1 * SPANS_PER_TRACE as f64 == accepted_1
         {
             break;
         }
@@ -674,9 +687,11 @@ async fn a_gateway_killed_while_its_backend_is_down_loses_no_span() {
 
     let expected: BTreeSet<String> = ids(&first).into_iter().chain(ids(&second)).collect();
     pipeline
-        .wait_arrived(Duration::from_secs(180), "every trace after the restart", |a| {
-            expected.iter().all(|t| complete(a, t))
-        })
+        .wait_arrived(
+            Duration::from_secs(180),
+            "every trace after the restart",
+            |a| expected.iter().all(|t| complete(a, t)),
+        )
         .await;
     let arrived = pipeline.arrived();
     assert_whole(&arrived, &expected);
@@ -688,7 +703,11 @@ async fn a_gateway_killed_while_its_backend_is_down_loses_no_span() {
         through_killed > 0,
         "some of the first traces went through the killed gateway"
     );
-    let received_spans: usize = arrived.values().flat_map(|b| b.values()).map(Vec::len).sum();
+    let received_spans: usize = arrived
+        .values()
+        .flat_map(|b| b.values())
+        .map(Vec::len)
+        .sum();
     assert_eq!(
         received_spans,
         expected.len() * SPANS_PER_TRACE,
@@ -703,9 +722,10 @@ async fn a_gateway_killed_while_its_backend_is_down_loses_no_span() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_one_gateway_gone_the_agent_routes_to_the_other() {
     let dir = scratch_dir("pipeline-gone");
-    // A short retry budget: what the gone gateway cannot take goes back to
-    // the load balancer, which re-routes it on the new ring.
-    let mut pipeline = Pipeline::start("gone", 24, &dir.0, "100", "5s", &[]).await;
+    // The shortest retry budget the collector accepts (no less than the
+    // 30s max_interval): what the gone gateway cannot take goes back to the
+    // load balancer, which re-routes it on the new ring.
+    let mut pipeline = Pipeline::start("gone", 24, &dir.0, "100", "30s", &[]).await;
     let before = traces(60, Kind::Ordinary);
     pipeline.send(&before).await;
 
@@ -731,7 +751,11 @@ async fn with_one_gateway_gone_the_agent_routes_to_the_other() {
         during.extend(batch);
         // One gauge per resolver type: both exporters resolve the same name.
         let backends = pipeline
-            .metric(1, "otelcol_loadbalancer_num_backends", &[("resolver", "dns")])
+            .metric(
+                1,
+                "otelcol_loadbalancer_num_backends",
+                &[("resolver", "dns")],
+            )
             .await;
         if backends == 1.0 {
             break;
@@ -748,14 +772,17 @@ async fn with_one_gateway_gone_the_agent_routes_to_the_other() {
 
     let after_ids = ids(&after);
     pipeline
-        .wait_arrived(Duration::from_secs(60), "the traces sent after the change", |a| {
-            after_ids.iter().all(|t| complete(a, t))
-        })
+        .wait_arrived(
+            Duration::from_secs(60),
+            "the traces sent after the change",
+            |a| after_ids.iter().all(|t| complete(a, t)),
+        )
         .await;
     // What the agent re-routes or gives up on settles within its retry budgets.
     let failed_metric = "otelcol_exporter_send_failed_spans";
     let during_ids = ids(&during);
-    let deadline = Instant::now() + Duration::from_secs(60);
+    // Both retry budgets (the gateway's sub-exporter, then the load balancer).
+    let deadline = Instant::now() + Duration::from_secs(120);
     let (arrived, lost_spans, failed) = loop {
         let arrived = pipeline.arrived();
         let lost_spans: usize = during_ids
@@ -768,9 +795,7 @@ async fn with_one_gateway_gone_the_agent_routes_to_the_other() {
                 SPANS_PER_TRACE - got.len()
             })
             .sum();
-        let failed = pipeline
-            .metric(1, failed_metric, &[("exporter", "loadbalancing/traces")])
-            .await;
+        let failed = pipeline.metric(1, failed_metric, &[]).await;
         if failed >= lost_spans as f64 {
             break (arrived, lost_spans, failed);
         }
@@ -783,9 +808,7 @@ async fn with_one_gateway_gone_the_agent_routes_to_the_other() {
     assert_whole(&arrived, &before_ids);
     assert_whole(&arrived, &after_ids);
     assert!(
-        after_ids
-            .iter()
-            .all(|t| arrived[t].keys().all(|g| *g == 0)),
+        after_ids.iter().all(|t| arrived[t].keys().all(|g| *g == 0)),
         "after the change every trace goes through the remaining gateway"
     );
     // The gone gateway exported nothing after the change: no trace is split.
@@ -875,15 +898,27 @@ async fn a_full_queue_and_a_full_sampler_show_in_the_metrics_the_alerts_use() {
     }
     // A full queue is full against its capacity.
     let size = pipeline
-        .metric(2, "otelcol_exporter_queue_size", &[("exporter", "otlp_grpc/tempo")])
+        .metric(
+            2,
+            "otelcol_exporter_queue_size",
+            &[("exporter", "otlp_grpc/tempo")],
+        )
         .await;
     let capacity = pipeline
-        .metric(2, "otelcol_exporter_queue_capacity", &[("exporter", "otlp_grpc/tempo")])
+        .metric(
+            2,
+            "otelcol_exporter_queue_capacity",
+            &[("exporter", "otlp_grpc/tempo")],
+        )
         .await;
     assert_eq!(capacity, 1.0);
     assert!(size <= capacity);
 
-    let gateways = format!("{}{}", pipeline.exposition(2).await, pipeline.exposition(3).await);
+    let gateways = format!(
+        "{}{}",
+        pipeline.exposition(2).await,
+        pipeline.exposition(3).await
+    );
     let agent = pipeline.exposition(1).await;
     let mut problems = Vec::new();
     for metric in emitted_metrics() {
@@ -894,13 +929,19 @@ async fn a_full_queue_and_a_full_sampler_show_in_the_metrics_the_alerts_use() {
         };
         // The same exporterhelper counter as the spans' one, for signals
         // this test does not overflow.
-        if ["otelcol_exporter_enqueue_failed_metric_points", "otelcol_exporter_enqueue_failed_log_records"]
-            .contains(&metric.name.as_str())
+        if [
+            "otelcol_exporter_enqueue_failed_metric_points",
+            "otelcol_exporter_enqueue_failed_log_records",
+        ]
+        .contains(&metric.name.as_str())
         {
             continue;
         }
         match exposed_labels(text, &metric.name) {
-            None => problems.push(format!("{} ({}) is not exposed", metric.name, metric.origin)),
+            None => problems.push(format!(
+                "{} ({}) is not exposed",
+                metric.name, metric.origin
+            )),
             Some(labels) => {
                 for label in &metric.labels {
                     if !labels.contains(label) {

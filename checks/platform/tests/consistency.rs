@@ -188,7 +188,10 @@ fn go_stages_mount_the_module_cache_where_the_golang_image_keeps_it() {
             }
         }
     }
-    assert!(module_mounts > 0, "no Go module cache mount in the Dockerfile");
+    assert!(
+        module_mounts > 0,
+        "no Go module cache mount in the Dockerfile"
+    );
 }
 
 /// A tag (or digest) that names a version: not `latest`, not missing.
@@ -494,9 +497,12 @@ fn endpoints_agree_across_compose_collector_prometheus_tempo_loki_and_grafana() 
     assert_eq!(strings(&agent["profiles"]), ["scale-out"]);
     assert_eq!(
         port_of(
-            ystr(&yaml("otel-collector/agent.yaml")["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"])
-                .unwrap()
-                .trim_end_matches('}')
+            ystr(
+                &yaml("otel-collector/agent.yaml")["receivers"]["otlp"]["protocols"]["grpc"]
+                    ["endpoint"]
+            )
+            .unwrap()
+            .trim_end_matches('}')
         ),
         otlp_grpc
     );
@@ -893,7 +899,10 @@ fn metrics_logs_and_traces_are_kept_for_the_same_time() {
     let store = ystr(&loki["compactor"]["delete_request_store"])
         .expect("loki.yaml: compactor.delete_request_store is required with retention");
     let object_store = ystr(&loki["schema_config"]["configs"][0]["object_store"]).unwrap();
-    assert_eq!(store, object_store, "deletes kept in the object store in use");
+    assert_eq!(
+        store, object_store,
+        "deletes kept in the object store in use"
+    );
     let working = ystr(&loki["compactor"]["working_directory"]).unwrap();
     assert!(
         working.starts_with("/loki/"),
@@ -909,12 +918,18 @@ fn metrics_logs_and_traces_are_kept_for_the_same_time() {
     let upstream_loki = yaml("deploy/helm/upstream/loki.yaml");
     let upstream_tempo = yaml("deploy/helm/upstream/tempo.yaml");
     for (file, value) in [
-        ("prometheus.yaml server.retention", &upstream_prometheus["server"]["retention"]),
+        (
+            "prometheus.yaml server.retention",
+            &upstream_prometheus["server"]["retention"],
+        ),
         (
             "loki.yaml loki.limits_config.retention_period",
             &upstream_loki["loki"]["limits_config"]["retention_period"],
         ),
-        ("tempo.yaml tempo.retention", &upstream_tempo["tempo"]["retention"]),
+        (
+            "tempo.yaml tempo.retention",
+            &upstream_tempo["tempo"]["retention"],
+        ),
     ] {
         let value = ystr(value).unwrap_or_else(|| panic!("deploy/helm/upstream/{file} is not set"));
         assert_eq!(duration_secs(&value), m, "deploy/helm/upstream/{file}");

@@ -431,8 +431,16 @@ fn agents_balance_by_trace_over_gateways_that_sample_and_queue_on_a_volume() {
                 value(&["collector", "agent", "resolverInterval"])
             );
             // Re-routing on a changed ring needs the load balancer's own queue and retry.
-            assert_eq!(exporter["sending_queue"]["enabled"], Yaml::Bool(true), "{id}");
-            assert_eq!(exporter["retry_on_failure"]["enabled"], Yaml::Bool(true), "{id}");
+            assert_eq!(
+                exporter["sending_queue"]["enabled"],
+                Yaml::Bool(true),
+                "{id}"
+            );
+            assert_eq!(
+                exporter["retry_on_failure"]["enabled"],
+                Yaml::Bool(true),
+                "{id}"
+            );
         }
         let statefulset = find(&docs, "StatefulSet", "otel-collector-gateway");
         assert_eq!(
@@ -464,7 +472,10 @@ fn agents_balance_by_trace_over_gateways_that_sample_and_queue_on_a_volume() {
                 .unwrap_or_else(|| panic!("no policy {name}"))
                 .clone()
         };
-        assert_eq!(list(&policy("errors")["status_code"]["status_codes"]), ["ERROR"]);
+        assert_eq!(
+            list(&policy("errors")["status_code"]["status_codes"]),
+            ["ERROR"]
+        );
         assert_eq!(
             s(&policy("slow")["latency"]["threshold_ms"]),
             value(&["collector", "gateway", "sampling", "slowThresholdMs"])
@@ -505,7 +516,10 @@ fn agents_balance_by_trace_over_gateways_that_sample_and_queue_on_a_volume() {
                 s(&exporter["endpoint"]),
                 value(&["collector", "gateway", "exporters", backend, "endpoint"])
             );
-            assert_eq!(s(&exporter["sending_queue"]["storage"]), "file_storage/queue");
+            assert_eq!(
+                s(&exporter["sending_queue"]["storage"]),
+                "file_storage/queue"
+            );
             assert_eq!(exporter["retry_on_failure"]["enabled"], Yaml::Bool(true));
         }
         assert!(list(&gateway["service"]["extensions"]).contains(&"file_storage/queue".to_string()));

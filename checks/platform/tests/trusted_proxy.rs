@@ -76,10 +76,9 @@ async fn the_gateway_believes_x_forwarded_for_from_the_frontend_address_only() {
     let compose = yaml("docker-compose.yml");
     let trusted = ystr(&services["services"]["gateway"]["environment"]["TRUSTED_PROXIES"])
         .expect("the gateway sets TRUSTED_PROXIES");
-    let frontend = ystr(
-        &services["services"]["frontend"]["networks"]["observability"]["ipv4_address"],
-    )
-    .expect("the frontend has a fixed address on the observability network");
+    let frontend =
+        ystr(&services["services"]["frontend"]["networks"]["observability"]["ipv4_address"])
+            .expect("the frontend has a fixed address on the observability network");
     let subnet = ystr(&compose["networks"]["observability"]["ipam"]["config"][0]["subnet"])
         .expect("the observability network has a fixed subnet");
     assert_eq!(
