@@ -245,9 +245,13 @@ fn every_container_is_health_checked_hardened_and_on_loopback() {
             if yget(&svc, &["deploy", "resources", "limits", "memory"]).is_none() {
                 bad("needs a memory limit");
             }
-            if !strings(svc.get("networks").unwrap_or(&Yaml::Null))
-                .contains(&"observability".into())
-            {
+            // A list of names, or a mapping of names to settings (a fixed address, aliases).
+            let networks: Vec<String> = match svc.get("networks") {
+                Some(Yaml::Mapping(map)) => map.keys().filter_map(ystr).collect(),
+                Some(list) => strings(list),
+                None => Vec::new(),
+            };
+            if !networks.contains(&"observability".into()) {
                 bad("must join the observability network");
             }
             for (ip, _, _) in published(&svc) {
