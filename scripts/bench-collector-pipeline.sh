@@ -12,15 +12,17 @@
 #   cargo build --release -p frontend -p gateway -p geolocator -p iss-distance -p loadgen
 #   scripts/build-platform-tools.sh
 #   scripts/bench-collector-pipeline.sh [rate=5] [seconds=60]
+# PROFILE=debug uses the debug builds: the services then answer slower, but
+# they export the same telemetry, and only the collectors are measured.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${1:-5}
 seconds=${2:-60}
 target=${CARGO_TARGET_DIR:-target}
-bin=$target/release
+bin=$target/${PROFILE:-release}
 otelcol=$target/platform-tools/otelcol-iss
 for b in frontend gateway geolocator iss-distance loadgen; do
-    [[ -x $bin/$b ]] || { echo "missing $bin/$b: cargo build --release first" >&2; exit 1; }
+    [[ -x $bin/$b ]] || { echo "missing $bin/$b: cargo build --release (or PROFILE=debug) first" >&2; exit 1; }
 done
 [[ -x $otelcol ]] || { echo "missing $otelcol: scripts/build-platform-tools.sh" >&2; exit 1; }
 

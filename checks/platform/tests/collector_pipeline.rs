@@ -109,7 +109,7 @@ impl Pipeline {
         let gateway_name = format!("otel-gateway-{net}");
         let hosts = Hosts::write_with(
             dir,
-            &[(&gateway_name, ip(net, 2)), (&gateway_name, ip(net, 3))],
+            &[(gateway_name.as_str(), ip(net, 2)), (gateway_name.as_str(), ip(net, 3))],
         );
         let tempo = [
             OtlpReceiver::start().unwrap(),
@@ -741,7 +741,7 @@ async fn with_one_gateway_gone_the_agent_routes_to_the_other() {
     let killed_at = Instant::now();
     pipeline
         .hosts
-        .update(&[(&pipeline.gateway_name, ip(pipeline.net, 2))]);
+        .update(&[(pipeline.gateway_name.as_str(), ip(pipeline.net, 2))]);
     pipeline.gateways[1].as_mut().unwrap().kill();
     let mut during = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(60);

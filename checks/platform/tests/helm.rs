@@ -679,7 +679,7 @@ fn assert_chart_agrees(docs: &[Yaml]) {
         ("GRAFANA_URL", "browser-facing: a port-forward by default"),
         (
             "TRUSTED_PROXIES",
-            "compose's fixed subnet; on a cluster the pod network, set in values",
+            "compose's fixed frontend address; on a cluster the pod network, set in values",
         ),
     ]
     .into();
