@@ -861,8 +861,10 @@ async fn a_full_queue_and_a_full_sampler_show_in_the_metrics_the_alerts_use() {
         "100",
         "300s",
         &[
-            // One request in each Tempo queue, and room for 20 traces awaiting a decision.
+            // One request in each Tempo queue and one consumer retrying the
+            // batch before it, and room for 20 traces awaiting a decision.
             ("OTELCOL_TRACES_QUEUE_SIZE", "1"),
+            ("OTELCOL_TRACES_QUEUE_CONSUMERS", "1"),
             ("OTELCOL_SAMPLING_NUM_TRACES", "20"),
         ],
     )
