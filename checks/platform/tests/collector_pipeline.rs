@@ -109,7 +109,10 @@ impl Pipeline {
         let gateway_name = format!("otel-gateway-{net}");
         let hosts = Hosts::write_with(
             dir,
-            &[(gateway_name.as_str(), ip(net, 2)), (gateway_name.as_str(), ip(net, 3))],
+            &[
+                (gateway_name.as_str(), ip(net, 2)),
+                (gateway_name.as_str(), ip(net, 3)),
+            ],
         );
         let tempo = [
             OtlpReceiver::start().unwrap(),
@@ -872,9 +875,12 @@ async fn a_full_queue_and_a_full_sampler_show_in_the_metrics_the_alerts_use() {
     for tempo in &pipeline.tempo {
         tempo.stop().await;
     }
+    // A burst the sampler cannot hold: the oldest traces are dropped undecided.
+    pipeline.send(&traces(200, Kind::Ordinary)).await;
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        pipeline.send(&traces(100, Kind::Ordinary)).await;
+        // A trickle the sampler decides on, which the full queue refuses.
+        pipeline.send(&traces(4, Kind::Ordinary)).await;
         let mut enqueue_failed = 0.0;
         let mut dropped = 0.0;
         for host in [2, 3] {

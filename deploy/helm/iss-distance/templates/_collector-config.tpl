@@ -31,6 +31,11 @@ exporters:
       otlp:
         tls:
           insecure: true
+        # No queue per gateway, so that a failure comes back to the load
+        # balancer's queue below (a per-gateway queue is dropped, unseen but
+        # in the log, when its gateway leaves the ring).
+        sending_queue:
+          enabled: false
         retry_on_failure:
           enabled: true
           max_elapsed_time: {{ $.Values.collector.agent.retryMaxElapsedTime }}
