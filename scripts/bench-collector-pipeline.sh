@@ -43,15 +43,23 @@ cat >"$work/hosts" <<EOF
 127.0.0.79 otel-gateway
 EOF
 
-# Starts a collector with a private /etc/hosts; prints its pid.
+# Starts a collector with a private /etc/hosts; its pid in $last_pid.
 collector() {
     local name=$1 config=$2
     shift 2
     env -i PATH="$PATH" "$@" unshare --mount --map-root-user -- /bin/sh -c \
         'mount --bind "$0" /etc/hosts && exec "$@"' "$work/hosts" \
         "$otelcol" --config="$config" >"$work/$name.log" 2>&1 &
-    pids+=("$!")
-    echo "$!"
+    last_pid=$!
+    pids+=("$last_pid")
+}
+
+# Stops processes and waits until they are gone (their ports are free).
+stop() {
+    kill "$@" 2>/dev/null || true
+    for pid in "$@"; do
+        while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    done
 }
 
 wait_http() {
@@ -87,7 +95,7 @@ service:
   telemetry:
     metrics: {level: none}
 EOF
-collector sink "$work/sink.yaml" >/dev/null
+collector sink "$work/sink.yaml"
 backends=(TEMPO_OTLP_GRPC_ENDPOINT=127.0.0.1:24317
     PROMETHEUS_OTLP_ENDPOINT=http://127.0.0.1:24318
     LOKI_OTLP_ENDPOINT=http://127.0.0.1:24318)
@@ -98,26 +106,22 @@ start_services() {
     local common=(PATH="$PATH" HOST=127.0.0.1 ISS_POSITION_SOURCE=sgp4 GEOCODER=gazetteer
         OTEL_EXPORTER_OTLP_ENDPOINT="$otlp" OTEL_EXPORTER_OTLP_PROTOCOL=grpc
         OTEL_METRIC_EXPORT_INTERVAL=10000 RUST_LOG=warn)
-    env -i "${common[@]}" PORT=15002 "$bin/geolocator" >"$work/geolocator.log" 2>&1 & pids+=("$!")
-    env -i "${common[@]}" PORT=15003 "$bin/iss-distance" >"$work/iss-distance.log" 2>&1 & pids+=("$!")
+    service_pids=()
+    env -i "${common[@]}" PORT=15002 "$bin/geolocator" >"$work/geolocator.log" 2>&1 &
+    service_pids+=("$!")
+    env -i "${common[@]}" PORT=15003 "$bin/iss-distance" >"$work/iss-distance.log" 2>&1 &
+    service_pids+=("$!")
     env -i "${common[@]}" PORT=15001 GEOLOCATOR_SERVICE_URL=http://127.0.0.1:15002 \
-        ISS_DISTANCE_SERVICE_URL=http://127.0.0.1:15003 "$bin/gateway" >"$work/gateway.log" 2>&1 & pids+=("$!")
+        ISS_DISTANCE_SERVICE_URL=http://127.0.0.1:15003 "$bin/gateway" >"$work/gateway.log" 2>&1 &
+    service_pids+=("$!")
     env -i "${common[@]}" PORT=15000 GATEWAY_URL=http://127.0.0.1:15001 \
-        "$bin/frontend" >"$work/frontend.log" 2>&1 & pids+=("$!")
+        "$bin/frontend" >"$work/frontend.log" 2>&1 &
+    service_pids+=("$!")
+    pids+=("${service_pids[@]}")
     for port in 15000 15001 15002 15003; do wait_http "http://127.0.0.1:$port/readyz"; done
 }
 stop_services() {
-    local keep=()
-    for pid in "${pids[@]}"; do
-        if grep -qE 'frontend|gateway$|geolocator|iss-distance' "/proc/$pid/cmdline" 2>/dev/null &&
-            ! grep -q otelcol "/proc/$pid/cmdline" 2>/dev/null; then
-            kill "$pid" 2>/dev/null || true
-            wait "$pid" 2>/dev/null || true
-        else
-            keep+=("$pid")
-        fi
-    done
-    pids=("${keep[@]}")
+    stop "${service_pids[@]}"
 }
 
 # Runs the load; prints how many requests were made.
@@ -128,7 +132,7 @@ load() {
     python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["requests"])' "$work/loadgen.json"
 }
 
-echo "| tier | variant | rate (req/s) | CPU per request (ms) | RSS after the run (MiB) |"
+echo "| tier | variant | rate (req/s) | CPU per request (ms, this process) | RSS after the run (MiB) |"
 echo "|---|---|---|---|---|"
 
 measure() {
@@ -153,25 +157,28 @@ measure() {
 
 declare -A tiers
 # single collector
-tiers[collector]=$(collector single otel-collector/config.yaml "${backends[@]}" \
+collector single otel-collector/config.yaml "${backends[@]}" \
     OTELCOL_OTLP_GRPC_ENDPOINT=127.0.0.77:4317 OTELCOL_OTLP_HTTP_ENDPOINT=127.0.0.77:4318 \
-    OTELCOL_HEALTH_CHECK_ENDPOINT=127.0.0.77:13133 OTELCOL_TELEMETRY_HOST=127.0.0.77)
+    OTELCOL_HEALTH_CHECK_ENDPOINT=127.0.0.77:13133 OTELCOL_TELEMETRY_HOST=127.0.0.77
+tiers[collector]=$last_pid
 wait_http http://127.0.0.77:13133/
 measure "no tail sampling (config.yaml)" http://127.0.0.77:4317 collector
-kill "${tiers[collector]}"
+stop "${tiers[collector]}"
 
 for share in 100 10; do
     for g in 78 79; do
-        tiers[gateway-$g]=$(collector "gateway-$share-$g" otel-collector/gateway.yaml "${backends[@]}" \
+        collector "gateway-$share-$g" otel-collector/gateway.yaml "${backends[@]}" \
             OTELCOL_OTLP_GRPC_ENDPOINT=127.0.0.$g:4317 OTELCOL_OTLP_HTTP_ENDPOINT=127.0.0.$g:4318 \
             OTELCOL_HEALTH_CHECK_ENDPOINT=127.0.0.$g:13133 OTELCOL_TELEMETRY_HOST=127.0.0.$g \
-            OTELCOL_QUEUE_DIRECTORY="$work/queue-$share-$g" OTELCOL_SAMPLING_PERCENTAGE=$share)
+            OTELCOL_QUEUE_DIRECTORY="$work/queue-$share-$g" OTELCOL_SAMPLING_PERCENTAGE=$share
+        tiers[gateway-$g]=$last_pid
         wait_http "http://127.0.0.$g:13133/"
     done
-    tiers[agent]=$(collector "agent-$share" otel-collector/agent.yaml \
+    collector "agent-$share" otel-collector/agent.yaml \
         OTELCOL_OTLP_GRPC_ENDPOINT=127.0.0.80:4317 OTELCOL_OTLP_HTTP_ENDPOINT=127.0.0.80:4318 \
-        OTELCOL_HEALTH_CHECK_ENDPOINT=127.0.0.80:13133 OTELCOL_TELEMETRY_HOST=127.0.0.80)
+        OTELCOL_HEALTH_CHECK_ENDPOINT=127.0.0.80:13133 OTELCOL_TELEMETRY_HOST=127.0.0.80
+    tiers[agent]=$last_pid
     wait_http http://127.0.0.80:13133/
     measure "tail sampling, keep $share %" http://127.0.0.80:4317 agent gateway-78 gateway-79
-    kill "${tiers[agent]}" "${tiers[gateway-78]}" "${tiers[gateway-79]}"
+    stop "${tiers[agent]}" "${tiers[gateway-78]}" "${tiers[gateway-79]}"
 done
