@@ -400,14 +400,14 @@ fn agents_balance_by_trace_over_gateways_that_sample_and_queue_on_a_volume() {
         // The agent: spans and logs by trace ID, metrics by service, to every
         // gateway pod the headless Service resolves to.
         let exporters_of = |signal: &str| list(&agent["service"]["pipelines"][signal]["exporters"]);
-        assert_eq!(exporters_of("traces"), ["loadbalancing/traces"]);
-        assert_eq!(exporters_of("logs"), ["loadbalancing/traces"]);
-        assert_eq!(exporters_of("metrics"), ["loadbalancing/metrics"]);
+        assert_eq!(exporters_of("traces"), ["load_balancing/traces"]);
+        assert_eq!(exporters_of("logs"), ["load_balancing/traces"]);
+        assert_eq!(exporters_of("metrics"), ["load_balancing/metrics"]);
         assert_eq!(
-            s(&agent["exporters"]["loadbalancing/traces"]["routing_key"]),
+            s(&agent["exporters"]["load_balancing/traces"]["routing_key"]),
             "traceID"
         );
-        for id in ["loadbalancing/traces", "loadbalancing/metrics"] {
+        for id in ["load_balancing/traces", "load_balancing/metrics"] {
             let exporter = &agent["exporters"][id];
             let dns = &exporter["resolver"]["dns"];
             let hostname = s(&dns["hostname"]);
@@ -455,11 +455,11 @@ fn agents_balance_by_trace_over_gateways_that_sample_and_queue_on_a_volume() {
         assert!(!list(&pipes["traces/all"]["processors"]).contains(&"tail_sampling".to_string()));
         assert_eq!(
             list(&pipes["traces/all"]["exporters"]),
-            ["spanmetrics", "servicegraph"]
+            ["span_metrics", "service_graph"]
         );
         assert_eq!(
             list(&pipes["metrics"]["receivers"]),
-            ["otlp", "spanmetrics", "servicegraph"]
+            ["otlp", "span_metrics", "service_graph"]
         );
         assert!(list(&pipes["traces"]["processors"]).contains(&"tail_sampling".to_string()));
         let sampling = &gateway["processors"]["tail_sampling"];

@@ -25,7 +25,7 @@ exporters:
   # Service's pod addresses every resolverInterval, so gateways joining or
   # leaving change the ring without an agent restart.
   {{- range $name, $key := dict "traces" "traceID" "metrics" "service" }}
-  loadbalancing/{{ $name }}:
+  load_balancing/{{ $name }}:
     routing_key: {{ $key }}
     protocol:
       otlp:
@@ -64,15 +64,15 @@ service:
     traces:
       receivers: [otlp]
       processors: [memory_limiter, batch]
-      exporters: [loadbalancing/traces]
+      exporters: [load_balancing/traces]
     metrics:
       receivers: [otlp]
       processors: [memory_limiter, batch]
-      exporters: [loadbalancing/metrics]
+      exporters: [load_balancing/metrics]
     logs:
       receivers: [otlp]
       processors: [memory_limiter, batch]
-      exporters: [loadbalancing/traces]
+      exporters: [load_balancing/traces]
   telemetry:
     metrics:
       level: normal
@@ -98,7 +98,7 @@ receivers:
 connectors:
   # From every span, before sampling: span metrics and the service graph
   # stay exact whatever share of traces is kept.
-  spanmetrics:
+  span_metrics:
     namespace: traces.spanmetrics
     histogram:
       unit: s
@@ -110,7 +110,7 @@ connectors:
       - name: http.response.status_code
     exemplars:
       enabled: true
-  servicegraph:
+  service_graph:
     latency_histogram_buckets: [1ms, 2.5ms, 5ms, 10ms, 25ms, 50ms, 100ms, 250ms, 500ms, 1s, 2.5s, 5s, 10s]
     store:
       ttl: 30s
@@ -182,13 +182,13 @@ service:
     traces/all:
       receivers: [otlp]
       processors: [memory_limiter]
-      exporters: [spanmetrics, servicegraph]
+      exporters: [span_metrics, service_graph]
     traces:
       receivers: [otlp]
       processors: [memory_limiter, tail_sampling]
       exporters: [{{ include "iss.exporterId" (dict "name" "tempo" "spec" $gw.exporters.tempo) }}]
     metrics:
-      receivers: [otlp, spanmetrics, servicegraph]
+      receivers: [otlp, span_metrics, service_graph]
       processors: [memory_limiter, batch]
       exporters: [{{ include "iss.exporterId" (dict "name" "prometheus" "spec" $gw.exporters.prometheus) }}]
     logs:
