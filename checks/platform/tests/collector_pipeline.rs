@@ -455,7 +455,9 @@ fn metric_sum(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
                 .all(|(key, value)| label_text.contains(&format!("{key}=\"{value}\"")));
             matches.then(|| value.parse::<f64>().ok()).flatten()
         })
-        .sum()
+        .sum::<f64>()
+        // An empty sum of floats is -0; reports read better with 0.
+        + 0.0
 }
 
 /// The trace ids of `traces` as the receivers write them.
