@@ -69,13 +69,17 @@ ENTRYPOINT ["/usr/local/bin/loadgen"]
 # exactly as scripts/build-platform-tools.sh builds it for the end-to-end tests.
 FROM golang:1.26.8-bookworm AS otelcol-build
 ARG COLLECTOR_VERSION=0.159.0
-RUN --mount=type=cache,target=/root/go/pkg/mod \
+# The golang image sets GOPATH=/go: its module cache is /go/pkg/mod.
+RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     go install go.opentelemetry.io/collector/cmd/builder@v${COLLECTOR_VERSION}
 COPY otel-collector/builder-config.yaml /build/builder-config.yaml
-RUN --mount=type=cache,target=/root/go/pkg/mod \
+RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 builder --config=/build/builder-config.yaml --output-path=/build/dist
+# The gateways' file_storage directory: a named volume mounted here starts
+# with this owner, so the non-root collector can write its queue.
+RUN mkdir -p /build/queue/var/lib/otelcol/queue
 
 # The std-only health probe, compiled with plain rustc against musl into a
 # static binary: the collector image has no shell, no libc and no curl.
@@ -88,6 +92,7 @@ RUN rustc --edition 2021 -C opt-level=s -C strip=symbols -C target-feature=+crt-
 FROM scratch AS otel-collector
 COPY --from=otelcol-build /build/dist/otelcol-iss /otelcol-iss
 COPY --from=healthcheck-static /hc/healthcheck /healthcheck
+COPY --from=otelcol-build --chown=10001:10001 /build/queue/ /
 USER 10001:10001
 EXPOSE 4317 4318 8888 13133
 ENTRYPOINT ["/otelcol-iss"]

@@ -53,13 +53,28 @@ pub struct Hosts {
 
 impl Hosts {
     pub fn write(dir: &Path) -> Self {
+        Self::write_with(dir, &[])
+    }
+
+    /// [`HOSTS`] and `extra` names; a name given several times resolves to
+    /// every one of its addresses, as a DNS name of several A records does.
+    pub fn write_with(dir: &Path, extra: &[(&str, Ipv4Addr)]) -> Self {
+        let hosts = Self {
+            file: dir.join("hosts"),
+        };
+        hosts.update(extra);
+        hosts
+    }
+
+    /// Rewrites the file in place (same inode, so the processes that have it
+    /// bind-mounted as their `/etc/hosts` see the change): how a test adds or
+    /// removes an address behind a name while the processes run.
+    pub fn update(&self, extra: &[(&str, Ipv4Addr)]) {
         let mut text = String::from("127.0.0.1 localhost\n");
-        for (name, ip) in HOSTS {
+        for (name, ip) in HOSTS.iter().chain(extra) {
             text.push_str(&format!("{ip} {name}\n"));
         }
-        let file = dir.join("hosts");
-        std::fs::write(&file, text).expect("write the hosts file");
-        Self { file }
+        std::fs::write(&self.file, text).expect("write the hosts file");
     }
 
     /// Starts `program` in a private mount namespace with these hosts, its

@@ -53,6 +53,10 @@ const QUIET_BY_DESIGN: &[(&str, &str)] = &[
         "GatewayLatencyBudgetBurn",
         "no gateway request here takes over 1s (the slow answers are iss-distance's own); prometheus/tests/slo_test.yml makes it fire",
     ),
+    (
+        "CollectorQueueFilling",
+        "the queues drain as fast as they fill here; firing needs one 80 % full for 5m (prometheus/tests/collector_pipeline_test.yml)",
+    ),
 ];
 
 fn addr(host: &str, port: u16) -> SocketAddr {
@@ -429,11 +433,19 @@ async fn telemetry_flows_through_the_real_collector_into_a_real_prometheus_3() {
         .filter(|m| m.origin == "tempo")
         .flat_map(|m| m.series_names())
         .collect();
+    // The scale-out tiers' own telemetry: no agent or gateway runs here
+    // (tests/collector_pipeline.rs reads those names from their exposition).
+    let scale_out: BTreeSet<String> = emitted
+        .iter()
+        .filter(|m| m.origin == "gateway" || m.origin == "agent")
+        .flat_map(|m| m.series_names())
+        .collect();
 
     // 3. Every dashboard and rule expression.
     let expressions = promql_expressions();
     let provoked_later = ["CollectorExportFailing", "CollectorRefusingData"];
     let mut needs_tempo = Vec::new();
+    let mut needs_scale_out = Vec::new();
     let mut quiet = Vec::new();
     let mut failures = Vec::new();
     let mut awaiting_data = Vec::new();
@@ -441,6 +453,7 @@ async fn telemetry_flows_through_the_real_collector_into_a_real_prometheus_3() {
     for (place, expr, alert) in &expressions {
         let refs = promql_refs(expr).unwrap();
         let over_tempo = refs.metrics.iter().any(|m| tempo_generated.contains(m));
+        let over_scale_out = refs.metrics.iter().any(|m| scale_out.contains(m));
         let quiet_reason = alert
             .as_deref()
             .and_then(|a| QUIET_BY_DESIGN.iter().find(|(name, _)| *name == a));
@@ -455,10 +468,11 @@ async fn telemetry_flows_through_the_real_collector_into_a_real_prometheus_3() {
         {
             // No series until an export has failed: checked in phase 4.
             after_export_failure.push((place, expr));
-        } else if over_tempo || quiet_reason.is_some() || later {
+        } else if over_tempo || over_scale_out || quiet_reason.is_some() || later {
             match query(&http, expr).await {
                 Err(error) => failures.push(format!("{place}: {error}\n    {expr}")),
                 Ok(_) if over_tempo => needs_tempo.push(place.clone()),
+                Ok(_) if over_scale_out => needs_scale_out.push(place.clone()),
                 Ok(_) if later => {}
                 Ok(_) => quiet.push(format!("{place}: {}", quiet_reason.unwrap().1)),
             }
@@ -571,8 +585,9 @@ async fn telemetry_flows_through_the_real_collector_into_a_real_prometheus_3() {
         );
     }
     eprintln!(
-        "collector_e2e: {with_data} expressions returned data; need Tempo's metrics generator (syntax checked only):\n  {}\nquiet by design:\n  {}",
+        "collector_e2e: {with_data} expressions returned data; need Tempo's metrics generator (syntax checked only):\n  {}\nneed the scale-out agent and gateways (syntax checked only):\n  {}\nquiet by design:\n  {}",
         needs_tempo.join("\n  "),
+        needs_scale_out.join("\n  "),
         quiet.join("\n  ")
     );
     assert!(

@@ -165,6 +165,35 @@ fn every_image_is_pinned_to_a_version() {
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
+/// The official golang image sets `GOPATH=/go`, so Go keeps its module cache
+/// in /go/pkg/mod; a cache mount anywhere else is never used and every build
+/// downloads all modules again.
+#[test]
+fn go_stages_mount_the_module_cache_where_the_golang_image_keeps_it() {
+    let dockerfile = read("Dockerfile");
+    let mut in_go_stage = false;
+    let mut module_mounts = 0;
+    for line in dockerfile.lines().map(str::trim) {
+        if let Some(from) = line.strip_prefix("FROM ") {
+            in_go_stage = from.starts_with("golang:");
+        }
+        for mount in line.split_whitespace().filter(|w| w.contains("type=cache")) {
+            let target = mount
+                .split(',')
+                .find_map(|kv| kv.strip_prefix("target="))
+                .unwrap_or_else(|| panic!("cache mount without target: {line}"));
+            if in_go_stage && target.ends_with("pkg/mod") {
+                assert_eq!(target, "/go/pkg/mod", "{line}");
+                module_mounts += 1;
+            }
+        }
+    }
+    assert!(
+        module_mounts > 0,
+        "no Go module cache mount in the Dockerfile"
+    );
+}
+
 /// A tag (or digest) that names a version: not `latest`, not missing.
 fn is_pinned(image: &str) -> bool {
     if image.contains("@sha256:") {
@@ -216,9 +245,13 @@ fn every_container_is_health_checked_hardened_and_on_loopback() {
             if yget(&svc, &["deploy", "resources", "limits", "memory"]).is_none() {
                 bad("needs a memory limit");
             }
-            if !strings(svc.get("networks").unwrap_or(&Yaml::Null))
-                .contains(&"observability".into())
-            {
+            // A list of names, or a mapping of names to settings (a fixed address, aliases).
+            let networks: Vec<String> = match svc.get("networks") {
+                Some(Yaml::Mapping(map)) => map.keys().filter_map(ystr).collect(),
+                Some(list) => strings(list),
+                None => Vec::new(),
+            };
+            if !networks.contains(&"observability".into()) {
                 bad("must join the observability network");
             }
             for (ip, _, _) in published(&svc) {
@@ -461,14 +494,28 @@ fn endpoints_agree_across_compose_collector_prometheus_tempo_loki_and_grafana() 
     assert_eq!(urls["tempo"], format!("http://tempo:{tempo_http}"));
     assert_eq!(urls["loki"], format!("http://loki:{loki_http}"));
 
-    // The services push to the collector's OTLP gRPC receiver and call each
-    // other on their contract ports.
+    // The services push to the collector's OTLP gRPC receiver (or, with
+    // OTLP_ENDPOINT set, to the scale-out profile's agent on the same port)
+    // and call each other on their contract ports.
+    let agent = service(&platform, "otel-agent");
+    assert_eq!(strings(&agent["profiles"]), ["scale-out"]);
+    assert_eq!(
+        port_of(
+            ystr(
+                &yaml("otel-collector/agent.yaml")["receivers"]["otlp"]["protocols"]["grpc"]
+                    ["endpoint"]
+            )
+            .unwrap()
+            .trim_end_matches('}')
+        ),
+        otlp_grpc
+    );
     for (compose_name, _, port) in APP_SERVICES {
         let svc = service(&apps, compose_name);
         let e = env(svc);
         assert_eq!(
             e["OTEL_EXPORTER_OTLP_ENDPOINT"],
-            format!("http://otel-collector:{otlp_grpc}"),
+            format!("${{OTLP_ENDPOINT:-http://otel-collector:{otlp_grpc}}}"),
             "{compose_name}"
         );
         assert_eq!(e["OTEL_EXPORTER_OTLP_PROTOCOL"], "grpc", "{compose_name}");
@@ -808,6 +855,95 @@ fn loki_takes_otlp_with_structured_metadata_and_service_name_labels() {
     );
 }
 
+/// A Prometheus-style duration ("7d", "168h", "90m") in seconds.
+fn duration_secs(text: &str) -> u64 {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or_else(|| panic!("no unit in {text:?}"));
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .unwrap_or_else(|_| panic!("no number in {text:?}"));
+    number
+        * match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            "w" => 7 * 86_400,
+            _ => panic!("unit {unit:?} of {text:?}"),
+        }
+}
+
+/// One retention for metrics, logs and traces, so that a trace linked from a
+/// metric or a log line is still there. The keys were read from the pinned
+/// sources, since Loki and Tempo (AGPL) are never built or run here: Loki
+/// v3.7.6 pkg/validation/limits.go (limits_config.retention_period, default
+/// 0s: forever) and pkg/compactor/config.go (compactor.retention_enabled,
+/// default false; delete_request_store required when it is on); Tempo v3.0.3
+/// tempodb/config.go and modules/backendworker/config.go
+/// (backend_worker.compaction.block_retention, default 336h).
+#[test]
+fn metrics_logs_and_traces_are_kept_for_the_same_time() {
+    let prometheus = yaml("prometheus/prometheus.yml");
+    let loki = yaml("loki/loki.yaml");
+    let tempo = yaml("tempo/tempo.yaml");
+    let metrics = ystr(&prometheus["storage"]["tsdb"]["retention"]["time"])
+        .expect("prometheus.yml sets storage.tsdb.retention.time");
+    let logs = ystr(&loki["limits_config"]["retention_period"])
+        .expect("loki.yaml sets limits_config.retention_period");
+    let traces = ystr(&tempo["backend_worker"]["compaction"]["block_retention"])
+        .expect("tempo.yaml sets backend_worker.compaction.block_retention");
+    // Without the compactor's retention Loki never deletes anything.
+    assert_eq!(
+        loki["compactor"]["retention_enabled"],
+        Yaml::Bool(true),
+        "loki.yaml: compactor.retention_enabled"
+    );
+    let store = ystr(&loki["compactor"]["delete_request_store"])
+        .expect("loki.yaml: compactor.delete_request_store is required with retention");
+    let object_store = ystr(&loki["schema_config"]["configs"][0]["object_store"]).unwrap();
+    assert_eq!(
+        store, object_store,
+        "deletes kept in the object store in use"
+    );
+    let working = ystr(&loki["compactor"]["working_directory"]).unwrap();
+    assert!(
+        working.starts_with("/loki/"),
+        "the compactor works on the data volume (the image is read-only): {working}"
+    );
+    let [m, l, t] = [&metrics, &logs, &traces].map(|d| duration_secs(d));
+    assert!(
+        m == l && l == t,
+        "retention differs: metrics {metrics}, logs {logs}, traces {traces}"
+    );
+    // The chart's upstream values keep the same policy.
+    let upstream_prometheus = yaml("deploy/helm/upstream/prometheus.yaml");
+    let upstream_loki = yaml("deploy/helm/upstream/loki.yaml");
+    let upstream_tempo = yaml("deploy/helm/upstream/tempo.yaml");
+    for (file, value) in [
+        (
+            "prometheus.yaml server.retention",
+            &upstream_prometheus["server"]["retention"],
+        ),
+        (
+            "loki.yaml loki.limits_config.retention_period",
+            &upstream_loki["loki"]["limits_config"]["retention_period"],
+        ),
+        (
+            "tempo.yaml tempo.retention",
+            &upstream_tempo["tempo"]["retention"],
+        ),
+    ] {
+        let value = ystr(value).unwrap_or_else(|| panic!("deploy/helm/upstream/{file} is not set"));
+        assert_eq!(duration_secs(&value), m, "deploy/helm/upstream/{file}");
+    }
+    assert_eq!(
+        upstream_loki["loki"]["compactor"]["retention_enabled"],
+        Yaml::Bool(true)
+    );
+}
+
 fn datasource_uids_by_type() -> BTreeMap<String, String> {
     let g = yaml("grafana/provisioning/datasources/datasources.yaml");
     let mut out = BTreeMap::new();
@@ -1037,10 +1173,13 @@ fn dashboards_cover_red_upstreams_logs_traces_service_graph_and_collector() {
     assert!(lt
         .iter()
         .any(|p| p.datasource_uid == "tempo" && p.text.contains("duration >")));
+    // Grafana looks panels up by their exact plugin id, which for the node
+    // graph is "nodeGraph" (public/app/plugins/panel/nodeGraph/plugin.json in
+    // Grafana's source); any other spelling shows "Panel plugin not found".
     let sg = queries("iss-service-graph");
     assert!(sg
         .iter()
-        .any(|p| p.panel_json["type"] == "nodegraph" && p.target["queryType"] == "serviceMap"));
+        .any(|p| p.panel_json["type"] == "nodeGraph" && p.target["queryType"] == "serviceMap"));
     assert!(queries("iss-collector")
         .iter()
         .any(|p| p.text.contains("otelcol_receiver_refused_spans")));

@@ -363,9 +363,10 @@ fn list(value: &Yaml) -> Vec<String> {
 }
 
 #[test]
-fn agent_forwards_to_the_gateway_which_queues_and_exports_to_the_configured_backends() {
+fn agents_balance_by_trace_over_gateways_that_sample_and_queue_on_a_volume() {
     let all_features = chart_file("ci/all-features-values.yaml");
-    for values in [None, Some(all_features.as_path())] {
+    let minimal = chart_file("ci/minimal-values.yaml");
+    for values in [None, Some(all_features.as_path()), Some(minimal.as_path())] {
         let files: Vec<&Path> = values.into_iter().collect();
         let docs = documents(&render(&files).unwrap());
         let values_yaml: Yaml = match values {
@@ -385,51 +386,118 @@ fn agent_forwards_to_the_gateway_which_queues_and_exports_to_the_configured_back
             serde_yaml_ng::from_str(&collector_config(&docs, "otel-collector-agent")).unwrap();
         let gateway: Yaml =
             serde_yaml_ng::from_str(&collector_config(&docs, "otel-collector-gateway")).unwrap();
+        // memory_limiter first everywhere, so that pressure refuses data at the receiver.
         for (tier, config) in [("agent", &agent), ("gateway", &gateway)] {
-            let pipes = pipelines(config);
-            assert_eq!(pipes.len(), 3, "{tier}: traces, metrics and logs");
-            for (signal, pipeline) in pipes {
-                assert_eq!(list(&pipeline["receivers"]), ["otlp"], "{tier} {signal}");
-                // memory_limiter first, so that pressure refuses data at the receiver.
+            for (signal, pipeline) in pipelines(config) {
                 assert_eq!(
-                    list(&pipeline["processors"]),
-                    ["memory_limiter", "batch"],
+                    list(&pipeline["processors"]).first().map(String::as_str),
+                    Some("memory_limiter"),
                     "{tier} {signal}"
                 );
-                for exporter in list(&pipeline["exporters"]) {
-                    let spec = &config["exporters"][exporter.as_str()];
-                    assert_eq!(
-                        spec["sending_queue"]["enabled"],
-                        Yaml::Bool(true),
-                        "{tier} {exporter}: a sending queue"
-                    );
-                    assert_eq!(spec["retry_on_failure"]["enabled"], Yaml::Bool(true));
-                }
             }
         }
 
-        // The agent sends every signal to the gateway's headless Service, on its OTLP port.
-        let endpoint = s(&agent["exporters"]["otlp_grpc/gateway"]["endpoint"]);
-        let (host, port) = endpoint
-            .trim_start_matches("dns:///")
-            .rsplit_once(':')
-            .unwrap();
-        let service = find(&docs, "Service", host);
-        assert_eq!(service["spec"]["clusterIP"], "None");
+        // The agent: spans and logs by trace ID, metrics by service, to every
+        // gateway pod the headless Service resolves to.
+        let exporters_of = |signal: &str| list(&agent["service"]["pipelines"][signal]["exporters"]);
+        assert_eq!(exporters_of("traces"), ["load_balancing/traces"]);
+        assert_eq!(exporters_of("logs"), ["load_balancing/traces"]);
+        assert_eq!(exporters_of("metrics"), ["load_balancing/metrics"]);
         assert_eq!(
-            service["spec"]["selector"]["app.kubernetes.io/name"],
-            "otel-collector-gateway"
+            s(&agent["exporters"]["load_balancing/traces"]["routing_key"]),
+            "traceID"
         );
-        assert!(service["spec"]["ports"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .any(|p| s(&p["port"]) == port));
-        for (_, pipeline) in pipelines(&agent) {
-            assert_eq!(list(&pipeline["exporters"]), ["otlp_grpc/gateway"]);
+        for id in ["load_balancing/traces", "load_balancing/metrics"] {
+            let exporter = &agent["exporters"][id];
+            let dns = &exporter["resolver"]["dns"];
+            let hostname = s(&dns["hostname"]);
+            assert_eq!(
+                hostname,
+                "otel-collector-gateway-headless.iss-distance.svc.cluster.local"
+            );
+            let service = find(&docs, "Service", hostname.split('.').next().unwrap());
+            assert_eq!(service["spec"]["clusterIP"], "None");
+            assert_eq!(
+                service["spec"]["selector"]["app.kubernetes.io/name"],
+                "otel-collector-gateway"
+            );
+            assert!(service["spec"]["ports"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .any(|p| s(&p["port"]) == s(&dns["port"])));
+            assert_eq!(
+                s(&dns["interval"]),
+                value(&["collector", "agent", "resolverInterval"])
+            );
+            // Re-routing on a changed ring needs the load balancer's own queue and retry.
+            assert_eq!(
+                exporter["sending_queue"]["enabled"],
+                Yaml::Bool(true),
+                "{id}"
+            );
+            assert_eq!(
+                exporter["retry_on_failure"]["enabled"],
+                Yaml::Bool(true),
+                "{id}"
+            );
+        }
+        let statefulset = find(&docs, "StatefulSet", "otel-collector-gateway");
+        assert_eq!(
+            s(&statefulset["spec"]["serviceName"]),
+            "otel-collector-gateway-headless"
+        );
+
+        // The gateway: every span into the connectors, before sampling; the
+        // connectors' metrics exported with the services' own.
+        let pipes = &gateway["service"]["pipelines"];
+        assert_eq!(list(&pipes["traces/all"]["receivers"]), ["otlp"]);
+        assert!(!list(&pipes["traces/all"]["processors"]).contains(&"tail_sampling".to_string()));
+        assert_eq!(
+            list(&pipes["traces/all"]["exporters"]),
+            ["span_metrics", "service_graph"]
+        );
+        assert_eq!(
+            list(&pipes["metrics"]["receivers"]),
+            ["otlp", "span_metrics", "service_graph"]
+        );
+        assert!(list(&pipes["traces"]["processors"]).contains(&"tail_sampling".to_string()));
+        let sampling = &gateway["processors"]["tail_sampling"];
+        let policy = |name: &str| {
+            sampling["policies"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == name)
+                .unwrap_or_else(|| panic!("no policy {name}"))
+                .clone()
+        };
+        assert_eq!(
+            list(&policy("errors")["status_code"]["status_codes"]),
+            ["ERROR"]
+        );
+        assert_eq!(
+            s(&policy("slow")["latency"]["threshold_ms"]),
+            value(&["collector", "gateway", "sampling", "slowThresholdMs"])
+        );
+        assert_eq!(
+            s(&policy("share")["probabilistic"]["sampling_percentage"]),
+            value(&["collector", "gateway", "sampling", "percentage"])
+        );
+        for (key, path) in [
+            ("decision_wait", "decisionWait"),
+            ("num_traces", "numTraces"),
+            ("expected_new_traces_per_sec", "expectedNewTracesPerSec"),
+        ] {
+            assert_eq!(
+                s(&sampling[key]),
+                value(&["collector", "gateway", "sampling", path])
+            );
         }
 
-        // The gateway exports each signal to its backend, with the configured protocol and endpoint.
+        // Each signal to its backend, with the configured protocol and
+        // endpoint, through a sending queue on the file_storage extension.
+        let directory = s(&gateway["extensions"]["file_storage/queue"]["directory"]);
         for (signal, backend) in [
             ("traces", "tempo"),
             ("metrics", "prometheus"),
@@ -442,16 +510,65 @@ fn agent_forwards_to_the_gateway_which_queues_and_exports_to_the_configured_back
                 "otlp_http"
             };
             let id = format!("{component}/{backend}");
+            assert_eq!(list(&pipes[signal]["exporters"]), std::slice::from_ref(&id));
+            let exporter = &gateway["exporters"][id.as_str()];
             assert_eq!(
-                list(&gateway["service"]["pipelines"][signal]["exporters"]),
-                std::slice::from_ref(&id)
-            );
-            assert_eq!(
-                s(&gateway["exporters"][id.as_str()]["endpoint"]),
+                s(&exporter["endpoint"]),
                 value(&["collector", "gateway", "exporters", backend, "endpoint"])
             );
+            assert_eq!(
+                s(&exporter["sending_queue"]["storage"]),
+                "file_storage/queue"
+            );
+            assert_eq!(exporter["retry_on_failure"]["enabled"], Yaml::Bool(true));
         }
+        assert!(list(&gateway["service"]["extensions"]).contains(&"file_storage/queue".to_string()));
+
+        // The queue directory is the pod's "queue" volume: a PVC per pod
+        // with persistence, else an emptyDir.
+        let pod = &statefulset["spec"]["template"]["spec"];
+        let mount = pod["containers"][0]["volumeMounts"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "queue")
+            .expect("a queue volume mount");
+        assert_eq!(s(&mount["mountPath"]), directory);
+        let persistent = value(&["collector", "gateway", "persistence", "enabled"]) == "true";
+        let claims = statefulset["spec"]["volumeClaimTemplates"]
+            .as_sequence()
+            .cloned()
+            .unwrap_or_default();
+        let empty_dir = pod["volumes"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .any(|v| v["name"] == "queue" && !v["emptyDir"].is_null());
+        if persistent {
+            assert_eq!(claims.len(), 1);
+            assert_eq!(claims[0]["metadata"]["name"], "queue");
+            assert_eq!(
+                s(&claims[0]["spec"]["resources"]["requests"]["storage"]),
+                value(&["collector", "gateway", "persistence", "size"])
+            );
+            assert!(!empty_dir);
+        } else {
+            assert!(claims.is_empty());
+            assert!(empty_dir);
+        }
+        assert_eq!(s(&pod["securityContext"]["fsGroup"]), "10001");
     }
+
+    // Production keeps a share of ordinary traces; compose keeps them all.
+    let defaults = yaml(&format!("{CHART}/values.yaml"));
+    let production: f64 = s(&defaults["collector"]["gateway"]["sampling"]["percentage"])
+        .parse()
+        .unwrap();
+    let compose = yaml("docker-compose.yml");
+    let compose_share =
+        s(&compose["services"]["otel-gateway-1"]["environment"]["OTELCOL_SAMPLING_PERCENTAGE"]);
+    assert_eq!(compose_share, "${SAMPLING_PERCENTAGE:-100}");
+    assert!(production < 100.0, "the chart keeps less than compose");
 }
 
 // ---------------------------------------------------------------------------
@@ -562,7 +679,7 @@ fn assert_chart_agrees(docs: &[Yaml]) {
         ("GRAFANA_URL", "browser-facing: a port-forward by default"),
         (
             "TRUSTED_PROXIES",
-            "compose's fixed subnet; on a cluster the pod network, set in values",
+            "compose's fixed frontend address; on a cluster the pod network, set in values",
         ),
     ]
     .into();
@@ -739,7 +856,7 @@ fn assert_chart_agrees(docs: &[Yaml]) {
     assert!(collector_image.ends_with(&format!(":{}", s(&builder["dist"]["version"]))));
     for (kind, name) in [
         ("DaemonSet", "otel-collector-agent"),
-        ("Deployment", "otel-collector-gateway"),
+        ("StatefulSet", "otel-collector-gateway"),
     ] {
         let container = &find(docs, kind, name)["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(s(&container["image"]), collector_image, "{name}");
@@ -799,7 +916,7 @@ fn every_pod_is_hardened_sized_and_drained_within_its_grace_period() {
             .iter()
             .filter_map(|d| {
                 let spec = match s(&d["kind"]).as_str() {
-                    "Deployment" | "DaemonSet" => &d["spec"]["template"]["spec"],
+                    "Deployment" | "DaemonSet" | "StatefulSet" => &d["spec"]["template"]["spec"],
                     "Pod" => &d["spec"],
                     _ => return None,
                 };
@@ -926,7 +1043,7 @@ fn network_policies_let_only_the_frontend_in_from_outside_and_only_services_reac
     }
     for (kind, name) in [
         ("DaemonSet", "otel-collector-agent"),
-        ("Deployment", "otel-collector-gateway"),
+        ("StatefulSet", "otel-collector-gateway"),
     ] {
         let labels = &find(&docs, kind, name)["spec"]["template"]["metadata"]["labels"];
         assert_ne!(labels["app.kubernetes.io/component"], "service", "{name}");

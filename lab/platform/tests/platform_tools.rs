@@ -109,10 +109,15 @@ fn the_distribution_has_exactly_the_components_the_config_uses() {
             .map(|s| s.iter().filter_map(|c| ystr(&c["name"])).collect())
             .unwrap_or_default()
     };
-    let configs: Vec<Yaml> = ["otel-collector/config.yaml", "otel-collector/local.yaml"]
-        .iter()
-        .map(|rel| serde_yaml_ng::from_str(&expand_env_defaults(&read(rel))).unwrap())
-        .collect();
+    let configs: Vec<Yaml> = [
+        "otel-collector/config.yaml",
+        "otel-collector/local.yaml",
+        "otel-collector/agent.yaml",
+        "otel-collector/gateway.yaml",
+    ]
+    .iter()
+    .map(|rel| serde_yaml_ng::from_str(&expand_env_defaults(&read(rel))).unwrap())
+    .collect();
     for kind in [
         "receivers",
         "processors",
@@ -124,16 +129,22 @@ fn the_distribution_has_exactly_the_components_the_config_uses() {
         assert_eq!(
             built(kind),
             used,
-            "{kind}: builder-config.yaml and config.yaml + local.yaml disagree"
+            "{kind}: builder-config.yaml and the configs in otel-collector/ disagree"
         );
     }
     assert_eq!(
         ystr(&components["buildinfo"]["version"]).as_deref(),
         Some(COLLECTOR_VERSION)
     );
-    for component in ["receivers", "processors", "exporters", "extensions"]
-        .iter()
-        .flat_map(|kind| components[*kind].as_sequence().cloned().unwrap_or_default())
+    for component in [
+        "receivers",
+        "processors",
+        "exporters",
+        "extensions",
+        "connectors",
+    ]
+    .iter()
+    .flat_map(|kind| components[*kind].as_sequence().cloned().unwrap_or_default())
     {
         let module = ystr(&component["module"]).unwrap();
         assert!(

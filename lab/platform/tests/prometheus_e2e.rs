@@ -244,7 +244,7 @@ async fn every_dashboard_and_recording_rule_expression_returns_data_from_a_real_
     let emitted = emitted_metrics();
     let platform_only: BTreeSet<String> = emitted
         .iter()
-        .filter(|m| m.origin == "tempo" || m.origin == "collector")
+        .filter(|m| ["tempo", "collector", "gateway", "agent"].contains(&m.origin.as_str()))
         .flat_map(|m| m.series_names())
         .collect();
 

@@ -19,71 +19,40 @@ processors:
     send_batch_size: 8192
     timeout: 2s
 exporters:
-  # The headless Service resolves to every gateway pod and round_robin
-  # spreads the long-lived gRPC streams over them (a ClusterIP would pin each
-  # agent to one gateway pod).
-  otlp_grpc/gateway:
-    endpoint: dns:///otel-collector-gateway-headless:4317
-    balancer_name: round_robin
-    tls:
-      insecure: true
-    {{- include "iss.queueAndRetry" .Values.collector.agent | nindent 4 }}
-extensions:
-  health_check:
-    endpoint: 0.0.0.0:13133
-    path: /
-service:
-  extensions: [health_check]
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: [memory_limiter, batch]
-      exporters: [otlp_grpc/gateway]
-    metrics:
-      receivers: [otlp]
-      processors: [memory_limiter, batch]
-      exporters: [otlp_grpc/gateway]
-    logs:
-      receivers: [otlp]
-      processors: [memory_limiter, batch]
-      exporters: [otlp_grpc/gateway]
-  telemetry:
-    metrics:
-      level: normal
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 0.0.0.0
-                port: 8888
-{{- end -}}
-
-{{/* The gateway's collector config (ConfigMap otel-collector-gateway), mirroring otel-collector/config.yaml. */}}
-{{- define "iss.gatewayConfig" -}}
-{{- $gw := .Values.collector.gateway -}}
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 0.0.0.0:4317
-      http:
-        endpoint: 0.0.0.0:4318
-processors:
-  memory_limiter:
-    check_interval: 1s
-    limit_percentage: 80
-    spike_limit_percentage: 20
-  batch:
-    send_batch_size: 8192
-    timeout: 2s
-exporters:
-  {{- range $name := list "tempo" "prometheus" "loki" }}
-  {{- $spec := index $gw.exporters $name }}
-  {{ include "iss.exporterId" (dict "name" $name "spec" $spec) }}:
-    endpoint: {{ $spec.endpoint | quote }}
-    tls:
-      insecure: {{ $spec.insecure }}
-    {{- include "iss.queueAndRetry" $gw | nindent 4 }}
+  # Every span of a trace to one gateway (routing by trace ID), the only way
+  # a gateway can tail-sample whole traces; logs follow their trace, metrics
+  # stay together per service. The dns resolver asks for the headless
+  # Service's pod addresses every resolverInterval, so gateways joining or
+  # leaving change the ring without an agent restart.
+  {{- range $name, $key := dict "traces" "traceID" "metrics" "service" }}
+  load_balancing/{{ $name }}:
+    routing_key: {{ $key }}
+    protocol:
+      otlp:
+        tls:
+          insecure: true
+        # No queue per gateway, so that a failure comes back to the load
+        # balancer's queue below (a per-gateway queue is dropped, unseen but
+        # in the log, when its gateway leaves the ring).
+        sending_queue:
+          enabled: false
+        retry_on_failure:
+          enabled: true
+          max_elapsed_time: {{ $.Values.collector.agent.retryMaxElapsedTime }}
+    # Back to the load balancer once a gateway's own retries are spent: it
+    # re-routes to whichever gateway owns the trace in the current ring.
+    sending_queue:
+      enabled: {{ $.Values.collector.agent.sendingQueue.enabled }}
+      num_consumers: {{ $.Values.collector.agent.sendingQueue.numConsumers }}
+      queue_size: {{ $.Values.collector.agent.sendingQueue.queueSize }}
+    retry_on_failure:
+      enabled: true
+      max_elapsed_time: {{ $.Values.collector.agent.retryMaxElapsedTime }}
+    resolver:
+      dns:
+        hostname: otel-collector-gateway-headless.{{ $.Release.Namespace }}.svc.cluster.local
+        port: "4317"
+        interval: {{ $.Values.collector.agent.resolverInterval }}
   {{- end }}
 extensions:
   health_check:
@@ -95,9 +64,131 @@ service:
     traces:
       receivers: [otlp]
       processors: [memory_limiter, batch]
-      exporters: [{{ include "iss.exporterId" (dict "name" "tempo" "spec" $gw.exporters.tempo) }}]
+      exporters: [load_balancing/traces]
     metrics:
       receivers: [otlp]
+      processors: [memory_limiter, batch]
+      exporters: [load_balancing/metrics]
+    logs:
+      receivers: [otlp]
+      processors: [memory_limiter, batch]
+      exporters: [load_balancing/traces]
+  telemetry:
+    metrics:
+      level: normal
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 0.0.0.0
+                port: 8888
+{{- end -}}
+
+{{/* The gateway's collector config (ConfigMap otel-collector-gateway): otel-collector/gateway.yaml with the chart's values. */}}
+{{- define "iss.gatewayConfig" -}}
+{{- $gw := .Values.collector.gateway -}}
+{{- $sampling := $gw.sampling -}}
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 0.0.0.0:4317
+      http:
+        endpoint: 0.0.0.0:4318
+connectors:
+  # From every span, before sampling: span metrics and the service graph
+  # stay exact whatever share of traces is kept.
+  span_metrics:
+    namespace: traces.spanmetrics
+    histogram:
+      unit: s
+      explicit:
+        buckets: [1ms, 2.5ms, 5ms, 10ms, 25ms, 50ms, 100ms, 250ms, 500ms, 1s, 2.5s, 5s, 10s]
+    dimensions:
+      - name: http.route
+      - name: http.request.method
+      - name: http.response.status_code
+    exemplars:
+      enabled: true
+  service_graph:
+    latency_histogram_buckets: [1ms, 2.5ms, 5ms, 10ms, 25ms, 50ms, 100ms, 250ms, 500ms, 1s, 2.5s, 5s, 10s]
+    store:
+      ttl: 30s
+      max_items: 10000
+processors:
+  memory_limiter:
+    check_interval: 1s
+    limit_percentage: 80
+    spike_limit_percentage: 20
+  tail_sampling:
+    decision_wait: {{ $sampling.decisionWait }}
+    num_traces: {{ $sampling.numTraces }}
+    expected_new_traces_per_sec: {{ $sampling.expectedNewTracesPerSec }}
+    policies:
+      - name: errors
+        type: status_code
+        status_code:
+          status_codes: [ERROR]
+      - name: slow
+        type: latency
+        latency:
+          threshold_ms: {{ $sampling.slowThresholdMs }}
+      - name: share
+        type: probabilistic
+        probabilistic:
+          sampling_percentage: {{ $sampling.percentage }}
+  batch:
+    send_batch_size: 8192
+    timeout: 2s
+exporters:
+  {{- range $name := list "tempo" "prometheus" "loki" }}
+  {{- $spec := index $gw.exporters $name }}
+  {{ include "iss.exporterId" (dict "name" $name "spec" $spec) }}:
+    endpoint: {{ $spec.endpoint | quote }}
+    tls:
+      insecure: {{ $spec.insecure }}
+    # On file_storage: what is enqueued survives a crash of the pod.
+    sending_queue:
+      enabled: {{ $gw.sendingQueue.enabled }}
+      num_consumers: {{ $gw.sendingQueue.numConsumers }}
+      queue_size: {{ $gw.sendingQueue.queueSize }}
+      storage: file_storage/queue
+      {{- if eq $name "tempo" }}
+      # Traces have no batch processor in front: the queue batches, so a
+      # span is on disk as soon as its trace is decided.
+      batch:
+        flush_timeout: 2s
+        max_size: 8192
+        sizer: items
+      {{- end }}
+    retry_on_failure:
+      enabled: true
+      max_elapsed_time: {{ $gw.retryMaxElapsedTime }}
+  {{- end }}
+extensions:
+  health_check:
+    endpoint: 0.0.0.0:13133
+    path: /
+  # On the pod's queue volume (a PVC or an emptyDir: values persistence).
+  file_storage/queue:
+    directory: /var/lib/otelcol/queue
+    create_directory: true
+    compaction:
+      on_start: true
+      directory: /var/lib/otelcol/queue
+service:
+  extensions: [health_check, file_storage/queue]
+  pipelines:
+    traces/all:
+      receivers: [otlp]
+      processors: [memory_limiter]
+      exporters: [span_metrics, service_graph]
+    traces:
+      receivers: [otlp]
+      processors: [memory_limiter, tail_sampling]
+      exporters: [{{ include "iss.exporterId" (dict "name" "tempo" "spec" $gw.exporters.tempo) }}]
+    metrics:
+      receivers: [otlp, span_metrics, service_graph]
       processors: [memory_limiter, batch]
       exporters: [{{ include "iss.exporterId" (dict "name" "prometheus" "spec" $gw.exporters.prometheus) }}]
     logs:

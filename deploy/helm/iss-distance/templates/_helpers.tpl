@@ -64,13 +64,3 @@ The protocol picks the component: otlp_grpc or otlp_http.
 {{- define "iss.exporterId" -}}
 {{- if eq .spec.protocol "grpc" -}}otlp_grpc/{{ .name }}{{- else -}}otlp_http/{{ .name }}{{- end -}}
 {{- end -}}
-
-{{- define "iss.queueAndRetry" -}}
-sending_queue:
-  enabled: {{ .sendingQueue.enabled }}
-  num_consumers: {{ .sendingQueue.numConsumers }}
-  queue_size: {{ .sendingQueue.queueSize }}
-retry_on_failure:
-  enabled: true
-  max_elapsed_time: {{ .retryMaxElapsedTime }}
-{{- end -}}
