@@ -4,7 +4,7 @@
 //! OS-chosen port and offline.
 
 use actix_web::dev::ServerHandle;
-use service_common::{Application, EnvReader};
+use service_kit::{Application, EnvReader};
 use std::time::Duration;
 use telemetry::MetricsRegistry;
 use url::Url;

@@ -67,7 +67,7 @@ impl ResponseError for PageError {
 
 /// `web::QueryConfig` error handler: the form page with the reason.
 pub fn rejected_query(error: QueryPayloadError, _request: &HttpRequest) -> actix_web::Error {
-    PageError::bad_input(service_common::errors::rejected_query_message(&error)).into()
+    PageError::bad_input(service_kit::errors::rejected_query_message(&error)).into()
 }
 
 /// `web::FormConfig` error handler: 413 for an oversized body (as before any page is

@@ -1,7 +1,7 @@
 //! Runs frontend: the OpenTelemetry lifecycle of a service, in the order it happens.
 
 use frontend::{startup, Config, SERVICE};
-use service_common::{exit, EnvReader, StopSignals};
+use service_kit::{exit, EnvReader, StopSignals};
 use std::process::ExitCode;
 
 // For speed: request threads allocate span and log data that the exporters' threads free,

@@ -1,6 +1,6 @@
 //! gateway configuration from the environment.
 
-use service_common::{ConfigError, EnvReader, ListenConfig};
+use service_kit::{ConfigError, EnvReader, ListenConfig};
 use std::time::Duration;
 use url::Url;
 

@@ -4,7 +4,7 @@ use crate::config::Config;
 use crate::downstream::{Geolocator, IssDistance};
 use crate::routes;
 use actix_web::web;
-use service_common::Application;
+use service_kit::Application;
 use telemetry::client::TracedClient;
 use telemetry::MetricsRegistry;
 
@@ -12,7 +12,7 @@ use telemetry::MetricsRegistry;
 const MAX_DOWNSTREAM_RESPONSE_BYTES: usize = 64 * 1024;
 
 pub fn build(config: Config, metrics: MetricsRegistry) -> std::io::Result<Application> {
-    let user_agent = service_common::user_agent(&crate::SERVICE);
+    let user_agent = service_kit::user_agent(&crate::SERVICE);
     let timeout = config.upstream_timeout;
     let (geolocator, iss_distance) = (config.geolocator_url, config.iss_distance_url);
     Application::build(crate::SERVICE, &config.listen, metrics, move |cfg| {

@@ -46,7 +46,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = service_common::json_error(self.status_code(), self.to_string());
+        let mut response = service_kit::json_error(self.status_code(), self.to_string());
         if matches!(self, Self::Busy) {
             response
                 .headers_mut()

@@ -20,8 +20,8 @@ use utoipa::OpenApi;
 pub struct ApiDoc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(service_common::api_get("/", locate))
-        .service(service_common::openapi_json(&ApiDoc::openapi()));
+    cfg.service(service_kit::api_get("/", locate))
+        .service(service_kit::openapi_json(&ApiDoc::openapi()));
 }
 
 /// Where a place is.

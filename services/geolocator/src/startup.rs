@@ -6,7 +6,7 @@ use crate::geocoder::Geocoder;
 use crate::nominatim::{Nominatim, NominatimPolicy};
 use crate::routes;
 use actix_web::web;
-use service_common::Application;
+use service_kit::Application;
 use std::io;
 use std::sync::Arc;
 use telemetry::client::TracedClient;
@@ -36,7 +36,7 @@ pub fn build(config: Config, metrics: MetricsRegistry) -> io::Result<Application
         config.nominatim_url,
         config.nominatim_timeout,
     );
-    let user_agent = service_common::user_agent(&crate::SERVICE);
+    let user_agent = service_kit::user_agent(&crate::SERVICE);
     Application::build(crate::SERVICE, &config.listen, metrics, move |cfg| {
         let client = TracedClient::new(&user_agent, timeout, MAX_NOMINATIM_RESPONSE_BYTES);
         let nominatim = Nominatim::new(client, url.clone(), policy.clone());

@@ -26,6 +26,6 @@ impl ResponseError for ApiError {
             }
             Self::Locate(error) => format!("Could not get the ISS position: {error}"),
         };
-        service_common::json_error(self.status_code(), message)
+        service_kit::json_error(self.status_code(), message)
     }
 }

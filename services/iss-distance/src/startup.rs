@@ -7,7 +7,7 @@ use crate::routes;
 use crate::sgp4_model::{CurrentModel, Sgp4Model, SHIPPED_TLE};
 use crate::tle_refresh;
 use actix_web::web;
-use service_common::Application;
+use service_kit::Application;
 use std::io;
 use telemetry::client::TracedClient;
 use telemetry::MetricsRegistry;
@@ -18,7 +18,7 @@ const MAX_ISS_RESPONSE_BYTES: usize = 64 * 1024;
 pub fn build(config: Config, metrics: MetricsRegistry) -> io::Result<Application> {
     let model = CurrentModel::new(load_model(&config)?);
     tle_refresh::observe_elements_age(&model);
-    let user_agent = service_common::user_agent(&crate::SERVICE);
+    let user_agent = service_kit::user_agent(&crate::SERVICE);
     if let Some(url) = config.tle_url.clone() {
         tle_refresh::spawn_refresher(
             model.clone(),

@@ -4,7 +4,7 @@
 use super::test_config;
 use frontend::startup;
 use proptest::prelude::*;
-use service_common::strategies::query;
+use service_kit::strategies::query;
 use telemetry::MetricsRegistry;
 use url::Url;
 use wiremock::matchers::method;

@@ -3,7 +3,7 @@
 use api::GatewayAnswer;
 use gateway::{startup, Config};
 use serde_json::{json, Value};
-use service_common::EnvReader;
+use service_kit::EnvReader;
 use std::time::{Duration, Instant};
 use telemetry::MetricsRegistry;
 use url::Url;

@@ -1,7 +1,7 @@
 use geolocator::config::{Config, GeocoderKind};
 use geolocator::startup;
 use serde_json::Value;
-use service_common::EnvReader;
+use service_kit::EnvReader;
 use std::time::Duration;
 use telemetry::MetricsRegistry;
 use url::Url;

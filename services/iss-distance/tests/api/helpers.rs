@@ -1,7 +1,7 @@
 use iss_distance::config::{Config, PositionMode};
 use iss_distance::startup;
 use serde_json::Value;
-use service_common::EnvReader;
+use service_kit::EnvReader;
 use telemetry::MetricsRegistry;
 use url::Url;
 use wiremock::MockServer;
