@@ -4,6 +4,7 @@ use crate::page::{render, Outcome};
 use actix_web::error::{QueryPayloadError, UrlencodedError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use service_kit::RelayedStatus;
 use telemetry::client::UpstreamError;
 
 #[derive(Debug, thiserror::Error)]

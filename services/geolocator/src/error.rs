@@ -5,6 +5,7 @@ use crate::nominatim::NominatimError;
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use service_kit::RelayedStatus;
 use telemetry::client::UpstreamError;
 
 #[derive(Debug, thiserror::Error)]

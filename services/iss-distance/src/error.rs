@@ -3,6 +3,7 @@
 use crate::locator::LocateError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use service_kit::RelayedStatus;
 use telemetry::client::UpstreamError;
 
 #[derive(Debug, thiserror::Error)]
