@@ -105,15 +105,13 @@ pub fn url_without_query(url: &Url) -> String {
     url.to_string()
 }
 
-/// A call's outcome: the answer's status and HTTP version, or the kind of failure.
-pub fn client_outcome(answer: Result<(StatusCode, Version), &'static str>) -> Vec<KeyValue> {
+/// A call's outcome on its span and its duration metric: the answer's status,
+/// or the kind of failure.
+pub fn client_outcome(answer: Result<StatusCode, &'static str>) -> Vec<KeyValue> {
     match answer {
-        Ok((status, version)) => {
+        Ok(status) => {
             let code = i64::from(status.as_u16());
-            let mut attributes = vec![
-                KeyValue::new(semconv::HTTP_RESPONSE_STATUS_CODE, code),
-                KeyValue::new(semconv::NETWORK_PROTOCOL_VERSION, protocol_version(version)),
-            ];
+            let mut attributes = vec![KeyValue::new(semconv::HTTP_RESPONSE_STATUS_CODE, code)];
             if is_client_failure(status) {
                 attributes.push(KeyValue::new(semconv::ERROR_TYPE, code.to_string()));
             }
@@ -147,25 +145,23 @@ mod tests {
     }
 
     #[test]
-    fn a_client_call_fails_on_any_4xx_or_5xx_and_names_the_answers_version() {
-        let ok = client_outcome(Ok((StatusCode::OK, Version::HTTP_11)));
+    fn a_client_call_fails_on_any_4xx_or_5xx() {
+        let ok = client_outcome(Ok(StatusCode::OK));
         assert_eq!(attribute_of(&ok, "error.type"), None);
-        assert_eq!(
-            attribute_of(&ok, "network.protocol.version").as_deref(),
-            Some("1.1")
-        );
-        let missing = client_outcome(Ok((StatusCode::NOT_FOUND, Version::HTTP_2)));
+        let missing = client_outcome(Ok(StatusCode::NOT_FOUND));
         assert_eq!(attribute_of(&missing, "error.type").as_deref(), Some("404"));
-        assert_eq!(
-            attribute_of(&missing, "network.protocol.version").as_deref(),
-            Some("2")
-        );
         let timeout = client_outcome(Err("timeout"));
         assert_eq!(
             attribute_of(&timeout, "error.type").as_deref(),
             Some("timeout")
         );
-        assert_eq!(attribute_of(&timeout, "network.protocol.version"), None);
+    }
+
+    #[test]
+    fn protocol_versions_are_named_as_the_conventions_do() {
+        assert_eq!(protocol_version(Version::HTTP_10), "1.0");
+        assert_eq!(protocol_version(Version::HTTP_11), "1.1");
+        assert_eq!(protocol_version(Version::HTTP_2), "2");
     }
 
     #[test]

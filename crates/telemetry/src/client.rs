@@ -16,7 +16,9 @@
 //! `error.type`, records no `http.client.request.duration`, and applies no
 //! deadline or size cap. The unit tests below hold each rule.
 
-use crate::attributes::{client_outcome, client_request, is_client_failure, url_without_query};
+use crate::attributes::{
+    client_outcome, client_request, is_client_failure, protocol_version, url_without_query,
+};
 use crate::metrics::LATENCY_BUCKETS_SECONDS;
 use crate::propagation::context_headers;
 use crate::scope::Scope;
@@ -231,7 +233,7 @@ impl TracedClient {
             .await;
 
         let outcome = client_outcome(match &result {
-            Ok(response) => Ok((response.status, response.version)),
+            Ok(response) => Ok(response.status),
             Err(error) => Err(error.kind()),
         });
         if instruments.tracer.is_some() {
@@ -248,6 +250,12 @@ impl TracedClient {
             span.end();
         }
         attributes.extend(outcome);
+        if let Ok(response) = &result {
+            attributes.push(KeyValue::new(
+                semconv::NETWORK_PROTOCOL_VERSION,
+                protocol_version(response.version),
+            ));
+        }
         instruments
             .duration
             .record(started.elapsed().as_secs_f64(), &attributes);
