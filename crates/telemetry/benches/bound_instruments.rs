@@ -1,5 +1,5 @@
 //! Bound against unbound metric recordings, with the attribute sets the services record per
-//! request (issue 12's "bound instruments" lever), on opentelemetry_sdk's own aggregation.
+//! request, on opentelemetry_sdk's own aggregation.
 //!
 //! `cargo bench -p telemetry --features bound-instruments --bench bound_instruments`
 //!

@@ -1,30 +1,29 @@
 //! What each part of one request's telemetry costs on the request thread,
 //! with the SDK's real batch processors and periodic reader feeding exporters
 //! that drop everything (so only the SDK's own work is measured):
-//! the server middleware (against the same app without it), a domain span, a
-//! span with the client's attributes, a structured log record through the
-//! OpenTelemetry bridge, and the metric recordings of one request.
+//! the server middleware (against the same app without it, and without a span
+//! exporter, where no span is recorded), a domain span, a span with the
+//! client's attributes, a structured log record through the OpenTelemetry
+//! bridge, and the metric recordings of one request. The telemetry comes from
+//! `init_with`, as a service's does from `init`.
 //!
-//! Run: `cargo bench -p telemetry --bench per_request` (issue 12's baseline).
+//! Run: `cargo bench -p telemetry --bench per_request`.
 
-use actix_web::middleware::from_fn;
 use actix_web::test::{call_service, init_service, TestRequest};
 use actix_web::{web, App, HttpResponse};
 use criterion::{criterion_group, criterion_main, Criterion};
 use log::Log;
-use opentelemetry::global;
-use opentelemetry::trace::{Span, SpanKind, Tracer, TracerProvider};
+use opentelemetry::trace::{Span, SpanKind, Tracer};
 use opentelemetry::KeyValue;
-use opentelemetry_appender_log::OpenTelemetryLogBridge;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLoggerProvider};
+use opentelemetry_sdk::logs::{BatchLogProcessor, LogBatch, LogExporter};
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider, Temporality};
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry_sdk::metrics::{PeriodicReader, Temporality};
+use opentelemetry_sdk::trace::{BatchSpanProcessor, SpanData, SpanExporter};
 use std::hint::black_box;
 use std::time::Duration;
-use telemetry::Instrumentation;
+use telemetry::{Exporters, Extra, OtlpProtocol, ServiceInfo, Telemetry, TelemetryConfig};
 
 // The services' allocator, so each part costs here what it costs there.
 #[global_allocator]
@@ -64,29 +63,45 @@ impl PushMetricExporter for Discard {
     }
 }
 
-static DOMAIN: Instrumentation = Instrumentation::new("bench", "0");
+const SERVICE: ServiceInfo = ServiceInfo {
+    name: "bench",
+    version: "0",
+};
+
+/// The SDK with the real batch processors and periodic reader, exporting to [`Discard`]
+/// (spans too, or not: then none are recorded).
+fn telemetry(spans: bool) -> Telemetry {
+    let none = Exporters::default();
+    let config = TelemetryConfig {
+        sdk_disabled: false,
+        otlp_protocol: OtlpProtocol::Grpc,
+        traces: none,
+        metrics: none,
+        logs: none,
+        service_name: None,
+    };
+    let mut extra = Extra::default()
+        .metric_reader(PeriodicReader::builder(Discard).build())
+        .log_processor(BatchLogProcessor::builder(Discard).build());
+    if spans {
+        extra = extra.span_processor(BatchSpanProcessor::builder(Discard).build());
+    }
+    telemetry::init_with(SERVICE, &config, extra).expect("telemetry starts")
+}
 
 fn per_request(c: &mut Criterion) {
-    let tracer_provider = SdkTracerProvider::builder()
-        .with_batch_exporter(Discard)
-        .build();
-    let meter_provider = SdkMeterProvider::builder()
-        .with_reader(PeriodicReader::builder(Discard).build())
-        .build();
-    let logger_provider = SdkLoggerProvider::builder()
-        .with_batch_exporter(Discard)
-        .build();
-    global::set_tracer_provider(tracer_provider.clone());
-    global::set_meter_provider(meter_provider.clone());
+    let telemetry = telemetry(true);
+    let without_spans = self::telemetry(false);
 
     let system = actix_web::rt::System::new();
-    let (bare, instrumented) = system.block_on(async {
+    let (bare, instrumented, unrecorded) = system.block_on(async {
         let route = || web::get().to(|| async { HttpResponse::Ok().finish() });
         (
             init_service(App::new().route("/", route())).await,
+            init_service(App::new().wrap(telemetry.http_server()).route("/", route())).await,
             init_service(
                 App::new()
-                    .wrap(from_fn(telemetry::middleware::instrument_request))
+                    .wrap(without_spans.http_server())
                     .route("/", route()),
             )
             .await,
@@ -109,16 +124,20 @@ fn per_request(c: &mut Criterion) {
     group.bench_function("server/with_middleware", |b| {
         b.iter(|| system.block_on(call_service(&instrumented, request())))
     });
+    group.bench_function("server/with_middleware_no_span_exporter", |b| {
+        b.iter(|| system.block_on(call_service(&unrecorded, request())))
+    });
+    let domain = telemetry.scope("bench", "0");
     group.bench_function("domain_span", |b| {
         b.iter(|| {
             system.block_on(
-                DOMAIN.in_span("getting-coordinates-for-location", vec![], async {
+                domain.in_span("getting-coordinates-for-location", vec![], async {
                     Ok::<_, String>(black_box(1))
                 }),
             )
         })
     });
-    let tracer = tracer_provider.tracer("bench-client");
+    let tracer = domain.tracer().expect("spans are recorded").clone();
     group.bench_function("client_span_attributes", |b| {
         b.iter(|| {
             let mut span = tracer
@@ -135,7 +154,7 @@ fn per_request(c: &mut Criterion) {
             span.end();
         })
     });
-    let bridge = OpenTelemetryLogBridge::new(&logger_provider);
+    let bridge = telemetry.log_bridge().expect("a log processor exists");
     group.bench_function("log_record", |b| {
         b.iter(|| {
             let address = "127.0.0.1";
@@ -149,7 +168,7 @@ fn per_request(c: &mut Criterion) {
             )
         })
     });
-    let meter = global::meter("bench");
+    let meter = domain.meter();
     let counter = meter.u64_counter("geocoder.lookups").build();
     let histogram = meter
         .f64_histogram("http.client.request.duration")
@@ -182,9 +201,8 @@ fn per_request(c: &mut Criterion) {
         })
     });
     group.finish();
-    let _ = tracer_provider.shutdown();
-    let _ = meter_provider.shutdown();
-    let _ = logger_provider.shutdown();
+    telemetry.shutdown();
+    without_spans.shutdown();
 }
 
 criterion_group! {

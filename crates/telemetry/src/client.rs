@@ -16,34 +16,57 @@
 //! `error.type`, records no `http.client.request.duration`, and applies no
 //! deadline or size cap. The unit tests below hold each rule.
 
+use crate::attributes::{
+    client_outcome, client_request, is_client_failure, protocol_version, url_without_query,
+};
 use crate::metrics::LATENCY_BUCKETS_SECONDS;
 use crate::propagation::context_headers;
-use crate::scope::Instrumentation;
+use crate::scope::Scope;
 use crate::spans::mark_error;
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, Version};
 use actix_web::web::Bytes;
 use opentelemetry::metrics::Histogram;
 use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::SdkTracer;
 use opentelemetry_semantic_conventions::attribute as semconv;
 use serde::de::DeserializeOwned;
-use std::sync::LazyLock;
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 use url::Url;
 
-/// The scope of client spans and the HTTP client metric.
-static HTTP_CLIENT: Instrumentation =
-    Instrumentation::new("telemetry::client", env!("CARGO_PKG_VERSION"));
+/// What every [`TracedClient`] of an app is built with, from what `init` returned
+/// ([`crate::Telemetry::http_client`]). Cheap to clone and `Send`, so each worker
+/// (and any thread of its own) can build its clients from it. The default
+/// records and propagates nothing.
+#[derive(Clone, Default)]
+pub struct ClientTelemetry {
+    /// `None` under `OTEL_SDK_DISABLED=true`.
+    instruments: Option<ClientInstruments>,
+}
 
-static CLIENT_DURATION: LazyLock<Histogram<f64>> = LazyLock::new(|| {
-    HTTP_CLIENT
-        .meter()
-        .f64_histogram("http.client.request.duration")
-        .with_unit("s")
-        .with_description("Duration of outbound HTTP requests.")
-        .with_boundaries(LATENCY_BUCKETS_SECONDS.to_vec())
-        .build()
-});
+#[derive(Clone)]
+struct ClientInstruments {
+    /// `None` when spans are not recorded.
+    tracer: Option<SdkTracer>,
+    duration: Histogram<f64>,
+}
+
+impl ClientTelemetry {
+    pub(crate) fn new(scope: Scope) -> Self {
+        let instruments = scope.enabled().then(|| ClientInstruments {
+            tracer: scope.tracer().cloned(),
+            duration: scope
+                .meter()
+                .f64_histogram("http.client.request.duration")
+                .with_unit("s")
+                .with_description("Duration of outbound HTTP requests.")
+                .with_boundaries(LATENCY_BUCKETS_SECONDS.to_vec())
+                .build(),
+        });
+        Self { instruments }
+    }
+}
 
 /// Open connections per worker and client (awc's default is 100; this makes the bound explicit).
 const MAX_CONNECTIONS_PER_WORKER: usize = 256;
@@ -53,6 +76,7 @@ const MAX_CONNECTIONS_PER_WORKER: usize = 256;
 pub struct UpstreamResponse {
     pub host: String,
     pub status: StatusCode,
+    pub version: Version,
     pub body: Bytes,
 }
 
@@ -116,15 +140,6 @@ impl UpstreamError {
             Self::Body { .. } => "body",
         }
     }
-
-    /// What a service answers when this upstream failed it: 504 when the upstream
-    /// ran out of time, 502 for every other failure.
-    pub fn relayed_status(&self) -> StatusCode {
-        match self {
-            Self::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            _ => StatusCode::BAD_GATEWAY,
-        }
-    }
 }
 
 /// awc is `!Send`, so build one per actix worker (inside the `HttpServer::new` factory);
@@ -134,11 +149,17 @@ pub struct TracedClient {
     client: awc::Client,
     timeout: Duration,
     max_body_bytes: usize,
+    instruments: Option<Rc<ClientInstruments>>,
 }
 
 impl TracedClient {
     /// `user_agent` identifies the project to upstreams (Nominatim's policy requires it).
-    pub fn new(user_agent: &str, timeout: Duration, max_body_bytes: usize) -> Self {
+    pub fn new(
+        telemetry: &ClientTelemetry,
+        user_agent: &str,
+        timeout: Duration,
+        max_body_bytes: usize,
+    ) -> Self {
         let client = awc::Client::builder()
             // Bounded per worker: a slow upstream makes callers wait for a connection, never opens thousands.
             .connector(
@@ -154,6 +175,7 @@ impl TracedClient {
             client,
             timeout,
             max_body_bytes,
+            instruments: telemetry.instruments.clone().map(Rc::new),
         }
     }
 
@@ -184,41 +206,60 @@ impl TracedClient {
         client_address: Option<&str>,
     ) -> Result<UpstreamResponse, UpstreamError> {
         let host = url.host_str().unwrap_or_default();
-        if !crate::providers::sdk_enabled() {
+        let Some(instruments) = &self.instruments else {
+            // Nothing recorded and no context passed on, as with no SDK at all.
             return self
-                .send_within_deadline(url, &Context::current(), host, client_address)
+                .send_within_deadline(url, &Context::new(), host, client_address)
                 .await;
-        }
-        let mut attributes = request_attributes(url);
-        let mut span_attributes = attributes.clone();
-        span_attributes.push(KeyValue::new(semconv::URL_FULL, url_without_query(url)));
-        let tracer = HTTP_CLIENT.tracer();
-        let span = tracer
-            .span_builder("GET")
-            .with_kind(SpanKind::Client)
-            .with_attributes(span_attributes)
-            .start(tracer);
-        let cx = Context::current_with_span(span);
+        };
+        let mut attributes = client_request(url);
+        let cx = match &instruments.tracer {
+            Some(tracer) => {
+                let mut span_attributes = attributes.clone();
+                span_attributes.push(KeyValue::new(semconv::URL_FULL, url_without_query(url)));
+                let span = tracer
+                    .span_builder("GET")
+                    .with_kind(SpanKind::Client)
+                    .with_attributes(span_attributes)
+                    .start(tracer);
+                Context::current_with_span(span)
+            }
+            // No span of our own: the caller's context goes on to the upstream.
+            None => Context::current(),
+        };
 
         let started = Instant::now();
         let result = self
             .send_within_deadline(url, &cx, host, client_address)
             .await;
 
-        let outcome = outcome_attributes(&result);
-        let span = cx.span();
-        span.set_attributes(outcome.iter().cloned());
-        match &result {
-            Ok(response) if is_failure(response.status) => {
-                let message = format!("{host} answered HTTP {}", response.status);
-                mark_error(&cx, response.status.as_str(), &message);
+        let outcome = client_outcome(match &result {
+            Ok(response) => Ok(response.status),
+            Err(error) => Err(error.kind()),
+        });
+        if instruments.tracer.is_some() {
+            let span = cx.span();
+            span.set_attributes(outcome.iter().cloned());
+            match &result {
+                Ok(response) if is_client_failure(response.status) => {
+                    let message = format!("{host} answered HTTP {}", response.status);
+                    mark_error(&cx, response.status.as_str(), &message);
+                }
+                Ok(_) => {}
+                Err(error) => mark_error(&cx, error.kind(), error),
             }
-            Ok(_) => {}
-            Err(error) => mark_error(&cx, error.kind(), error),
+            span.end();
         }
-        span.end();
         attributes.extend(outcome);
-        CLIENT_DURATION.record(started.elapsed().as_secs_f64(), &attributes);
+        if let Ok(response) = &result {
+            attributes.push(KeyValue::new(
+                semconv::NETWORK_PROTOCOL_VERSION,
+                protocol_version(response.version),
+            ));
+        }
+        instruments
+            .duration
+            .record(started.elapsed().as_secs_f64(), &attributes);
         result
     }
 
@@ -264,7 +305,7 @@ impl TracedClient {
                 reason: other.to_string(),
             },
         })?;
-        let status = response.status();
+        let (status, version) = (response.status(), response.version());
         let body =
             response
                 .body()
@@ -283,57 +324,16 @@ impl TracedClient {
         Ok(UpstreamResponse {
             host: host.to_owned(),
             status,
+            version,
             body,
         })
-    }
-}
-
-/// For a client every 4xx and 5xx is a failed call.
-fn is_failure(status: StatusCode) -> bool {
-    status.is_client_error() || status.is_server_error()
-}
-
-/// The attributes of both the span and the duration metric, known before the call.
-fn request_attributes(url: &Url) -> Vec<KeyValue> {
-    let mut attributes = vec![
-        KeyValue::new(semconv::HTTP_REQUEST_METHOD, "GET"),
-        KeyValue::new(
-            semconv::SERVER_ADDRESS,
-            url.host_str().unwrap_or_default().to_owned(),
-        ),
-    ];
-    if let Some(port) = url.port_or_known_default() {
-        attributes.push(KeyValue::new(semconv::SERVER_PORT, i64::from(port)));
-    }
-    attributes
-}
-
-/// `url.full` without the query: it may hold user input (a place name).
-fn url_without_query(url: &Url) -> String {
-    let mut url = url.clone();
-    url.set_query(None);
-    url.to_string()
-}
-
-/// `http.response.status_code` when there was an answer, and `error.type` when the call failed.
-fn outcome_attributes(result: &Result<UpstreamResponse, UpstreamError>) -> Vec<KeyValue> {
-    match result {
-        Ok(response) => {
-            let code = i64::from(response.status.as_u16());
-            let mut attributes = vec![KeyValue::new(semconv::HTTP_RESPONSE_STATUS_CODE, code)];
-            if is_failure(response.status) {
-                attributes.push(KeyValue::new(semconv::ERROR_TYPE, code.to_string()));
-            }
-            attributes
-        }
-        Err(error) => vec![KeyValue::new(semconv::ERROR_TYPE, error.kind().to_owned())],
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{attribute_of, captured};
+    use crate::testing::{attribute_of, Captured};
     use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
     use opentelemetry::trace::{FutureExt, Status, Tracer};
     use serde_json::{json, Value};
@@ -379,18 +379,23 @@ mod tests {
         Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap()
     }
 
-    fn client() -> TracedClient {
-        TracedClient::new("test", Duration::from_millis(300), 1024)
+    fn client(captured: &Captured) -> TracedClient {
+        let telemetry = captured.telemetry.http_client();
+        TracedClient::new(&telemetry, "test", Duration::from_millis(300), 1024)
     }
 
-    fn client_span(url: &Url) -> opentelemetry_sdk::trace::SpanData {
-        let mut spans = captured().spans_with("url.full", url.as_str());
+    fn client_span(captured: &Captured, url: &Url) -> opentelemetry_sdk::trace::SpanData {
+        let mut spans = captured.spans_with("url.full", url.as_str());
         assert_eq!(spans.len(), 1, "one client span for {url}");
         spans.remove(0)
     }
 
-    fn duration_point(error_type: Option<&str>, status: Option<&str>) -> Vec<KeyValue> {
-        captured()
+    fn duration_point(
+        captured: &Captured,
+        error_type: Option<&str>,
+        status: Option<&str>,
+    ) -> Vec<KeyValue> {
+        captured
             .histogram_points("http.client.request.duration")
             .into_iter()
             .find(|point| {
@@ -402,18 +407,19 @@ mod tests {
 
     #[actix_web::test]
     async fn a_call_is_a_child_client_span_that_carries_the_trace_and_keeps_the_query_out() {
-        captured();
+        let captured = Captured::new();
         let base = upstream();
         let url = base.join("json/ok?location=Paris").unwrap();
-        let parent = HTTP_CLIENT.tracer().start("parent");
-        let parent_cx = Context::current_with_span(parent);
+        let scope = captured.telemetry.scope("test", "0");
+        let tracer = scope.tracer().unwrap();
+        let parent_cx = Context::current_with_span(tracer.start("parent"));
         let trace_id = parent_cx.span().span_context().trace_id();
-        let answer: Value = client()
+        let answer: Value = client(&captured)
             .get_json(&url)
             .with_context(parent_cx.clone())
             .await
             .unwrap();
-        let span = client_span(&base.join("json/ok").unwrap());
+        let span = client_span(&captured, &base.join("json/ok").unwrap());
         assert_eq!(span.name, "GET");
         assert_eq!(span.span_kind, SpanKind::Client);
         assert_eq!(span.span_context.trace_id(), trace_id);
@@ -432,22 +438,25 @@ mod tests {
         );
         assert_eq!(attribute("error.type"), None);
         assert_eq!(span.status, Status::Unset);
-        let point = duration_point(None, Some("200"));
+        let point = duration_point(&captured, None, Some("200"));
         assert_eq!(attribute_of(&point, "url.full"), None, "no URL on a metric");
+        assert_eq!(
+            attribute_of(&point, "network.protocol.version").as_deref(),
+            Some("1.1")
+        );
     }
 
     #[actix_web::test]
     async fn a_4xx_is_a_failed_call_with_its_status_and_body() {
-        captured();
+        let captured = Captured::new();
         let url = upstream().join("missing/case").unwrap();
-        let error = client().get_json::<Value>(&url).await.unwrap_err();
+        let error = client(&captured).get_json::<Value>(&url).await.unwrap_err();
         let UpstreamError::Status { status, body, .. } = &error else {
             panic!("{error:?}");
         };
         assert_eq!(status.as_u16(), 404);
         assert_eq!(&body[..], br#"{"error":"no"}"#);
-        assert_eq!(error.relayed_status(), StatusCode::BAD_GATEWAY);
-        let span = client_span(&url);
+        let span = client_span(&captured, &url);
         assert!(
             matches!(span.status, Status::Error { .. }),
             "{:?}",
@@ -457,31 +466,47 @@ mod tests {
             attribute_of(&span.attributes, "error.type").as_deref(),
             Some("404")
         );
-        duration_point(Some("404"), Some("404"));
+        duration_point(&captured, Some("404"), Some("404"));
     }
 
     #[actix_web::test]
     async fn an_answer_that_is_not_the_expected_json_is_a_decode_error() {
-        captured();
+        let captured = Captured::new();
         let url = upstream().join("text/case").unwrap();
-        let error = client().get_json::<Value>(&url).await.unwrap_err();
+        let error = client(&captured).get_json::<Value>(&url).await.unwrap_err();
         assert!(matches!(error, UpstreamError::Decode { .. }), "{error:?}");
         // The HTTP call itself succeeded: the span says so.
-        assert_eq!(client_span(&url).status, Status::Unset);
+        assert_eq!(client_span(&captured, &url).status, Status::Unset);
     }
 
     #[actix_web::test]
-    async fn no_answer_within_the_deadline_is_a_timeout_and_a_504_for_callers() {
-        captured();
+    async fn no_answer_within_the_deadline_is_a_timeout() {
+        let captured = Captured::new();
         let url = upstream().join("slow/case").unwrap();
-        let error = client().get(&url).await.unwrap_err();
+        let error = client(&captured).get(&url).await.unwrap_err();
         assert!(matches!(error, UpstreamError::Timeout { .. }), "{error:?}");
-        assert_eq!(error.relayed_status(), StatusCode::GATEWAY_TIMEOUT);
-        let span = client_span(&url);
+        let span = client_span(&captured, &url);
         assert_eq!(
             attribute_of(&span.attributes, "error.type").as_deref(),
             Some("timeout")
         );
-        duration_point(Some("timeout"), None);
+        duration_point(&captured, Some("timeout"), None);
+    }
+
+    #[actix_web::test]
+    async fn without_telemetry_a_call_carries_no_trace_context() {
+        let captured = Captured::new();
+        let url = upstream().join("json/quiet").unwrap();
+        let scope = captured.telemetry.scope("test", "0");
+        let parent_cx = Context::current_with_span(scope.tracer().unwrap().start("parent"));
+        let off = TracedClient::new(
+            &ClientTelemetry::default(),
+            "test",
+            Duration::from_millis(300),
+            1024,
+        );
+        let answer: Value = off.get_json(&url).with_context(parent_cx).await.unwrap();
+        assert_eq!(answer["traceparent"], Value::Null);
+        assert!(captured.spans_with("url.full", url.as_str()).is_empty());
     }
 }

@@ -1,14 +1,15 @@
 //! Reads the standard `OTEL_*` variables that decide which pipelines exist:
 //! `OTEL_SDK_DISABLED`, the exporter selection of the SDK environment
 //! specification (`OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER`,
-//! `OTEL_LOGS_EXPORTER`) and `OTEL_EXPORTER_OTLP_PROTOCOL`; and
-//! `TRUSTED_PROXIES`, which decides what `client.address` says.
+//! `OTEL_LOGS_EXPORTER`), `OTEL_EXPORTER_OTLP_PROTOCOL` and
+//! `OTEL_SERVICE_NAME`. `main` reads them; [`crate::init`] takes the value, so a
+//! test passes a configuration of its own.
 //!
 //! Everything else (`OTEL_TRACES_SAMPLER`, `OTEL_BSP_*`, `OTEL_BLRP_*`,
-//! `OTEL_METRIC_EXPORT_INTERVAL`, the OTLP endpoints, timeout and headers) is
-//! read by the SDK and the exporters themselves.
+//! `OTEL_METRIC_EXPORT_INTERVAL`, `OTEL_RESOURCE_ATTRIBUTES`, the OTLP
+//! endpoints, timeout and headers) is read by the SDK and the exporters
+//! themselves, where the specification puts them.
 
-use crate::client_address::TrustedProxies;
 use env_config::{ConfigError, EnvReader};
 
 /// Transport of the OTLP exporters (`OTEL_EXPORTER_OTLP_PROTOCOL`).
@@ -39,8 +40,8 @@ pub struct TelemetryConfig {
     pub traces: Exporters,
     pub metrics: Exporters,
     pub logs: Exporters,
-    /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For`/`Forwarded` give `client.address`.
-    pub trusted_proxies: TrustedProxies,
+    /// `OTEL_SERVICE_NAME`: replaces the code's `service.name` when set and not blank.
+    pub service_name: Option<String>,
 }
 
 impl TelemetryConfig {
@@ -87,9 +88,7 @@ impl TelemetryConfig {
             traces,
             metrics,
             logs,
-            trusted_proxies: TrustedProxies::parse(
-                &env.get("TRUSTED_PROXIES").unwrap_or_default(),
-            )?,
+            service_name: env.get("OTEL_SERVICE_NAME"),
         };
         config.otlp_protocol = match env.get("OTEL_EXPORTER_OTLP_PROTOCOL").as_deref() {
             None | Some("grpc") => OtlpProtocol::Grpc,
@@ -236,6 +235,16 @@ mod tests {
         assert_eq!(
             (traces_only.traces, traces_only.metrics, traces_only.logs),
             (OTLP, PROMETHEUS, NONE)
+        );
+    }
+
+    #[test]
+    fn otel_service_name_is_kept_when_set_and_not_blank() {
+        let named = config(&[("OTEL_SERVICE_NAME", "renamed")]).unwrap();
+        assert_eq!(named.service_name.as_deref(), Some("renamed"));
+        assert_eq!(
+            config(&[("OTEL_SERVICE_NAME", " ")]).unwrap().service_name,
+            None
         );
     }
 

@@ -1,32 +1,58 @@
 //! The one place in the workspace that knows OpenTelemetry.
 //!
-//! A service calls [`init`] once at the top of `main`, keeps the returned
-//! [`TelemetryGuard`], wraps its `App` in [`middleware::instrument_request`],
-//! sends outbound HTTP through [`client::TracedClient`], serves
-//! [`metrics_endpoint`] at `/metrics`, and calls [`TelemetryGuard::shutdown`]
-//! after the HTTP server has drained. Services create their domain spans and
-//! metrics through their own [`Instrumentation`] scope.
+//! A service reads a [`TelemetryConfig`] from the environment, calls [`init`]
+//! once at the top of `main`, and builds its app from the [`Telemetry`] value
+//! it returns: the server middleware ([`Telemetry::http_server`]), the
+//! instrumented client ([`Telemetry::http_client`]), its own domain scope
+//! ([`Telemetry::scope`]), the `/metrics` registry and the log bridge. After
+//! the HTTP server has drained it calls [`Telemetry::shutdown`].
+//!
+//! Nothing here changes behaviour by call order: every span, instrument and
+//! flag comes from the value `init` returned. `init` also sets the W3C
+//! propagator and the providers as OpenTelemetry's globals, for code that
+//! asks the globals (the propagator is read on each call, so a program may
+//! replace it).
+//!
+//! # Layout
+//!
+//! - [`config`]: `OTEL_*` variables into a [`TelemetryConfig`] (the one
+//!   function that reads them; `init` reads none).
+//! - `init`: [`init`] / [`init_with`] and the [`Telemetry`] they return; the
+//!   shared `Resource` (`resource`), one init per signal (`traces`,
+//!   [`metrics`], [`logs`]), the OTLP exporter built once for both protocols
+//!   (`otlp`), and what a caller may add ([`Extra`]).
+//! - [`middleware`]: the actix-web `Transform` that traces and measures each
+//!   request.
+//! - [`client`]: the instrumented awc client and its one error type.
+//! - [`scope`]: a service's own tracer and meter, and `in_span`.
+//! - [`attributes`]: pure functions from request facts to semantic-convention
+//!   attributes.
+//! - [`propagation`]: `traceparent`/`baggage` over actix's header maps.
 
+pub mod attributes;
 pub mod client;
-pub mod client_address;
-mod config;
-mod logs;
+pub mod config;
+mod error;
+mod extra;
+mod init;
+pub mod logs;
 pub mod metrics;
 pub mod middleware;
+mod otlp;
 pub mod propagation;
-mod providers;
 mod resource;
-mod scope;
+pub mod scope;
 mod spans;
-mod stderr_lines;
 #[cfg(test)]
 mod testing;
+mod traces;
 
-pub use client_address::{client_address, TrustedProxies};
 pub use config::{Exporters, OtlpProtocol, TelemetryConfig};
+pub use error::TelemetryError;
+pub use extra::Extra;
+pub use init::{init, init_with, Telemetry};
 pub use metrics::{metrics_endpoint, MetricsRegistry, LATENCY_BUCKETS_SECONDS};
-pub use providers::{init, TelemetryError, TelemetryGuard};
-pub use scope::Instrumentation;
+pub use scope::Scope;
 
 /// Identity of the service that emits the telemetry.
 #[derive(Debug, Clone, Copy)]
@@ -40,24 +66,10 @@ pub struct ServiceInfo {
 /// `service.namespace` shared by all services of the stack.
 pub const SERVICE_NAMESPACE: &str = "iss-distance-app";
 
-use opentelemetry::metrics::Counter;
-use std::sync::LazyLock;
-
-static INCOMING_REQUESTS: LazyLock<Counter<u64>> = LazyLock::new(|| {
-    middleware::HTTP_SERVER
-        .meter()
-        .u64_counter("incoming.requests")
-        .with_unit("{request}")
-        .with_description("The number of requests made to the service's API.")
-        .build()
-});
-
-/// The workshop's per-request signals for an API call: the `incoming.requests`
-/// counter and the "received request from IP address" log line. The address
-/// goes to the log only; metric attributes never carry it.
-pub fn record_incoming_request(request: &actix_web::HttpRequest) {
-    INCOMING_REQUESTS.add(1, &[]);
-    let address = client_address(&request.connection_info());
-    let address = address.as_deref().unwrap_or("unknown");
-    log::info!("client.address" = address; "received request from IP address {address}");
+/// The id of the trace the current request belongs to, when it is recorded
+/// or was propagated to us (for a link to it); `None` otherwise.
+pub fn current_trace_id() -> Option<String> {
+    use opentelemetry::trace::{get_active_span, TraceId};
+    let id = get_active_span(|span| span.span_context().trace_id());
+    (id != TraceId::INVALID).then(|| id.to_string())
 }

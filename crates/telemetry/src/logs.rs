@@ -1,15 +1,45 @@
-//! The process's one `log` logger: a tee to `env_logger` (stderr, `RUST_LOG`,
-//! written by [`crate::stderr_lines`]) and, when a log exporter exists (`otlp`
-//! or `console`), to `opentelemetry-appender-log`.
+//! The logger provider, and [`LogBridge`]: the `log` records' way into it.
 //!
+//! The program owns its one `log` logger (the service kit's writes stderr,
+//! filtered by `RUST_LOG`) and forwards each record it keeps to the bridge.
 //! Records emitted while a request's span is current carry its trace and span
 //! ids (the bridge reads the current context). Records from the exporter's own
-//! transport stack never reach the exporter branch: exporting them would log
-//! about the export in a loop.
+//! transport stack are not exported: exporting them would log about the
+//! export in a loop.
 
+use crate::config::Exporters;
+use crate::error::TelemetryError;
+use crate::extra::Addition;
+use crate::otlp::Otlp;
 use log::{Log, Metadata, Record};
 use opentelemetry_appender_log::OpenTelemetryLogBridge;
-use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
+use opentelemetry_otlp::LogExporter;
+use opentelemetry_sdk::logs::{LoggerProviderBuilder, SdkLogger, SdkLoggerProvider};
+use opentelemetry_sdk::Resource;
+
+/// Built only when a log exporter exists (`otlp`, `console` or an extra processor).
+pub(crate) fn init(
+    resource: &Resource,
+    exporters: &Exporters,
+    otlp: Option<&Otlp>,
+    extra: Vec<Addition<LoggerProviderBuilder>>,
+) -> Result<Option<SdkLoggerProvider>, TelemetryError> {
+    if !exporters.otlp && !exporters.console && extra.is_empty() {
+        return Ok(None);
+    }
+    let mut builder = SdkLoggerProvider::builder().with_resource(resource.clone());
+    if let (true, Some(otlp)) = (exporters.otlp, otlp) {
+        builder = builder.with_batch_exporter(otlp.exporter::<LogExporter>()?);
+    }
+    // Batched too, so printing never runs on a request thread.
+    if exporters.console {
+        builder = builder.with_batch_exporter(opentelemetry_stdout::LogExporter::default());
+    }
+    for add in extra {
+        builder = add(builder);
+    }
+    Ok(Some(builder.build()))
+}
 
 /// Targets (crate prefixes) of the OTLP transport that must not be exported as logs.
 const TRANSPORT_TARGETS: [&str; 8] = [
@@ -31,51 +61,29 @@ fn is_transport_target(target: &str) -> bool {
     })
 }
 
-struct TeeLogger {
-    stderr: env_logger::Logger,
-    exporter: Option<OpenTelemetryLogBridge<SdkLoggerProvider, SdkLogger>>,
+/// A `log::Log` that exports each record it is given as an OpenTelemetry log
+/// record, except the transport's own. It filters nothing else: the program's
+/// logger decides which records reach it.
+pub struct LogBridge(OpenTelemetryLogBridge<SdkLoggerProvider, SdkLogger>);
+
+impl LogBridge {
+    pub(crate) fn new(provider: &SdkLoggerProvider) -> Self {
+        Self(OpenTelemetryLogBridge::new(provider))
+    }
 }
 
-impl Log for TeeLogger {
+impl Log for LogBridge {
     fn enabled(&self, metadata: &Metadata) -> bool {
-        self.stderr.enabled(metadata)
+        !is_transport_target(metadata.target())
     }
 
     fn log(&self, record: &Record) {
-        if !self.stderr.matches(record) {
-            return;
-        }
-        self.stderr.log(record);
-        if let Some(exporter) = &self.exporter {
-            if !is_transport_target(record.target()) {
-                exporter.log(record);
-            }
+        if !is_transport_target(record.target()) {
+            self.0.log(record);
         }
     }
 
-    fn flush(&self) {
-        self.stderr.flush();
-    }
-}
-
-/// Installs the global logger; `RUST_LOG` (default `info`) filters both branches.
-/// A second call (as in tests that start several apps) keeps the first logger.
-pub(crate) fn install(provider: Option<&SdkLoggerProvider>) {
-    let stderr =
-        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-            // For speed: lines reach stderr from a thread of their own, batched under load.
-            .target(env_logger::Target::Pipe(Box::new(
-                crate::stderr_lines::writer(),
-            )))
-            .build();
-    let max_level = stderr.filter();
-    let tee = TeeLogger {
-        stderr,
-        exporter: provider.map(OpenTelemetryLogBridge::new),
-    };
-    if log::set_boxed_logger(Box::new(tee)).is_ok() {
-        log::set_max_level(max_level);
-    }
+    fn flush(&self) {}
 }
 
 #[cfg(test)]

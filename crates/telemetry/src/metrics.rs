@@ -1,11 +1,48 @@
-//! Metric plumbing: the shared meter, latency buckets and the `/metrics` endpoint.
+//! The meter provider, latency buckets and the `/metrics` endpoint.
 //!
-//! One `SdkMeterProvider` has two readers: the OTLP periodic reader (push) and
-//! the `opentelemetry-prometheus` exporter registered in [`MetricsRegistry`]
-//! (pull), so both paths show the same instruments.
+//! One `SdkMeterProvider` has a reader per selected exporter: the OTLP periodic
+//! reader (push), the `opentelemetry-prometheus` exporter registered in
+//! [`MetricsRegistry`] (pull) and the console, so every path shows the same
+//! instruments.
 
+use crate::config::Exporters;
+use crate::error::TelemetryError;
+use crate::extra::Addition;
+use crate::otlp::Otlp;
 use actix_web::{http::header::ContentType, web, HttpResponse};
+use opentelemetry_otlp::MetricExporter;
+use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::Resource;
 use prometheus::{Encoder, TextEncoder};
+
+pub(crate) fn init(
+    resource: &Resource,
+    exporters: &Exporters,
+    otlp: Option<&Otlp>,
+    registry: &MetricsRegistry,
+    extra: Vec<Addition<MeterProviderBuilder>>,
+) -> Result<SdkMeterProvider, TelemetryError> {
+    let mut builder = SdkMeterProvider::builder().with_resource(resource.clone());
+    if exporters.prometheus {
+        let reader = opentelemetry_prometheus::exporter()
+            .with_registry(registry.0.clone())
+            .build()
+            .map_err(|error| TelemetryError::Prometheus(error.to_string()))?;
+        builder = builder.with_reader(reader);
+    }
+    if let (true, Some(otlp)) = (exporters.otlp, otlp) {
+        let exporter = otlp.exporter::<MetricExporter>()?;
+        builder = builder.with_reader(PeriodicReader::builder(exporter).build());
+    }
+    if exporters.console {
+        let exporter = opentelemetry_stdout::MetricExporter::default();
+        builder = builder.with_reader(PeriodicReader::builder(exporter).build());
+    }
+    for add in extra {
+        builder = add(builder);
+    }
+    Ok(builder.build())
+}
 
 /// Explicit histogram boundaries for latencies in seconds (the SDK default 0..10000 is useless for seconds).
 pub const LATENCY_BUCKETS_SECONDS: [f64; 13] = [
@@ -26,7 +63,7 @@ impl MetricsRegistry {
 }
 
 /// `GET /metrics` handler; register with `.route("/metrics", web::get().to(metrics_endpoint))`
-/// and `.app_data(web::Data::new(guard.metrics_registry()))`.
+/// and `.app_data(web::Data::new(telemetry.metrics_registry()))`.
 pub async fn metrics_endpoint(registry: web::Data<MetricsRegistry>) -> HttpResponse {
     match registry.render() {
         Ok(text) => HttpResponse::Ok()

@@ -2,56 +2,66 @@
 //!
 //! Each component names itself once (the middleware, the client, each
 //! service's domain code) with its crate version and the semantic-convention
-//! schema it follows. Its tracer and meter are created on first use, which in
-//! a service is after `telemetry::init`, and reused for every span and
-//! instrument: no provider lookup per span.
+//! schema it follows, through [`crate::Telemetry::scope`]. The [`Scope`] holds
+//! the tracer and meter of the providers `init` built, so its spans and
+//! instruments go where that `Telemetry` sends them, whenever they are made.
 
-use opentelemetry::global::{self, BoxedTracer};
-use opentelemetry::metrics::Meter;
-use opentelemetry::trace::{FutureExt, TraceContextExt, Tracer};
+use opentelemetry::metrics::{Meter, MeterProvider, NoopMeterProvider};
+use opentelemetry::trace::{FutureExt, TraceContextExt, Tracer, TracerProvider};
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use opentelemetry_semantic_conventions::SCHEMA_URL;
 use std::fmt::Display;
 use std::future::Future;
-use std::sync::OnceLock;
 
-pub struct Instrumentation {
-    name: &'static str,
-    version: &'static str,
-    tracer: OnceLock<BoxedTracer>,
-    meter: OnceLock<Meter>,
+/// One component's tracer (when spans are recorded) and meter. Cheap to clone.
+#[derive(Clone)]
+pub struct Scope {
+    tracer: Option<SdkTracer>,
+    meter: Meter,
+    /// False under `OTEL_SDK_DISABLED=true`: the meter is a no-op, and nothing is propagated.
+    enabled: bool,
 }
 
-impl Instrumentation {
-    /// Normally `Instrumentation::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))` in a `static`.
-    pub const fn new(name: &'static str, version: &'static str) -> Self {
+impl Scope {
+    pub(crate) fn new(
+        tracer_provider: Option<&SdkTracerProvider>,
+        meter_provider: Option<&SdkMeterProvider>,
+        name: &'static str,
+        version: &'static str,
+    ) -> Self {
+        let scope = InstrumentationScope::builder(name)
+            .with_version(version)
+            .with_schema_url(SCHEMA_URL)
+            .build();
+        let meter = match meter_provider {
+            Some(provider) => provider.meter_with_scope(scope.clone()),
+            None => NoopMeterProvider::new().meter_with_scope(scope.clone()),
+        };
         Self {
-            name,
-            version,
-            tracer: OnceLock::new(),
-            meter: OnceLock::new(),
+            tracer: tracer_provider.map(|provider| provider.tracer_with_scope(scope)),
+            meter,
+            enabled: meter_provider.is_some(),
         }
     }
 
-    fn scope(&self) -> InstrumentationScope {
-        InstrumentationScope::builder(self.name)
-            .with_version(self.version)
-            .with_schema_url(SCHEMA_URL)
-            .build()
-    }
-
-    pub fn tracer(&self) -> &BoxedTracer {
-        self.tracer
-            .get_or_init(|| global::tracer_with_scope(self.scope()))
-    }
-
-    /// The meter to create this component's instruments from (once, in a `LazyLock`).
+    /// The meter to create this component's instruments from, when the app is built.
     pub fn meter(&self) -> &Meter {
-        self.meter
-            .get_or_init(|| global::meter_with_scope(self.scope()))
+        &self.meter
     }
 
-    /// Runs `work` inside a new internal span named `name`, a child of the current context.
+    /// The tracer, when spans are recorded.
+    pub fn tracer(&self) -> Option<&SdkTracer> {
+        self.tracer.as_ref()
+    }
+
+    pub(crate) fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// Runs `work` inside a new internal span named `name`, a child of the current context
+    /// (when spans are recorded; otherwise just runs it).
     ///
     /// The span ends when `work` finishes; an `Err` sets status Error and records an
     /// `exception` event. Code inside `work` can add attributes with
@@ -66,10 +76,9 @@ impl Instrumentation {
         E: Display,
         F: Future<Output = Result<T, E>>,
     {
-        if !crate::providers::sdk_enabled() {
+        let Some(tracer) = &self.tracer else {
             return work.await;
-        }
-        let tracer = self.tracer();
+        };
         let span = tracer
             .span_builder(name)
             .with_attributes(attributes)

@@ -1,52 +1,79 @@
-//! Unit-test support: the process-global providers replaced, once per test
-//! binary, by the SDK's in-memory exporters, so a test can read back exactly
-//! the spans and metric points that the middleware and the client produced.
+//! Unit-test support: a [`Telemetry`] of a test's own, built by `init_with`
+//! with the SDK's in-memory exporters, so the test reads back exactly the
+//! spans, metric points and log records that its middleware, client or scope
+//! produced.
 
-use opentelemetry::{global, KeyValue, Value};
+use crate::{init_with, Extra, ServiceInfo, Telemetry, TelemetryConfig};
+use env_config::EnvReader;
+use opentelemetry::{KeyValue, Value};
+use opentelemetry_sdk::logs::{InMemoryLogExporter, SdkLogRecord, SimpleLogProcessor};
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
-use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
-use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
-use std::sync::LazyLock;
+use opentelemetry_sdk::metrics::reader::MetricReader;
+use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor, SpanData};
+
+pub const SERVICE: ServiceInfo = ServiceInfo {
+    name: "test-service",
+    version: "0.0.1",
+};
 
 pub struct Captured {
+    pub telemetry: Telemetry,
     spans: InMemorySpanExporter,
     metrics: InMemoryMetricExporter,
-    meter_provider: SdkMeterProvider,
+    reader: PeriodicReader<InMemoryMetricExporter>,
+    logs: InMemoryLogExporter,
 }
 
-static CAPTURED: LazyLock<Captured> = LazyLock::new(|| {
-    let spans = InMemorySpanExporter::default();
-    let metrics = InMemoryMetricExporter::default();
-    // Spans are exported as they end, so a test sees them right away.
-    let tracer_provider = SdkTracerProvider::builder()
-        .with_simple_exporter(spans.clone())
-        .build();
-    let meter_provider = SdkMeterProvider::builder()
-        .with_reader(PeriodicReader::builder(metrics.clone()).build())
-        .build();
-    global::set_tracer_provider(tracer_provider);
-    global::set_meter_provider(meter_provider.clone());
-    global::set_text_map_propagator(TraceContextPropagator::new());
-    Captured {
-        spans,
-        metrics,
-        meter_provider,
-    }
-});
-
-/// Call first in every test: installs the in-memory providers before any
-/// component caches its tracer or meter.
-pub fn captured() -> &'static Captured {
-    &CAPTURED
+/// A configuration that names no exporter at all: only the in-memory ones record.
+pub fn no_exporters() -> TelemetryConfig {
+    TelemetryConfig::from_env(&EnvReader::from_pairs([
+        ("OTEL_TRACES_EXPORTER", "none"),
+        ("OTEL_METRICS_EXPORTER", "none"),
+        ("OTEL_LOGS_EXPORTER", "none"),
+    ]))
+    .expect("a valid configuration")
 }
 
 impl Captured {
-    /// Finished spans whose `attribute` is `value` (tests run in parallel: pick yours by a unique value).
+    /// Spans (exported as they end), metrics and logs, all in memory.
+    pub fn new() -> Self {
+        Self::build(true)
+    }
+
+    /// Metrics and logs in memory, and no span exporter: spans are not recorded.
+    pub fn without_spans() -> Self {
+        Self::build(false)
+    }
+
+    fn build(record_spans: bool) -> Self {
+        let spans = InMemorySpanExporter::default();
+        let metrics = InMemoryMetricExporter::default();
+        let reader = PeriodicReader::builder(metrics.clone()).build();
+        let logs = InMemoryLogExporter::default();
+        let mut extra = Extra::default()
+            .metric_reader(reader.clone())
+            .log_processor(SimpleLogProcessor::new(logs.clone()));
+        if record_spans {
+            extra = extra.span_processor(SimpleSpanProcessor::new(spans.clone()));
+        }
+        let telemetry = init_with(SERVICE, &no_exporters(), extra).expect("telemetry starts");
+        Self {
+            telemetry,
+            spans,
+            metrics,
+            reader,
+            logs,
+        }
+    }
+
+    pub fn spans(&self) -> Vec<SpanData> {
+        self.spans.get_finished_spans().expect("in-memory spans")
+    }
+
+    /// Finished spans whose `attribute` is `value`.
     pub fn spans_with(&self, attribute: &str, value: &str) -> Vec<SpanData> {
-        self.spans
-            .get_finished_spans()
-            .expect("in-memory spans")
+        self.spans()
             .into_iter()
             .filter(|span| attribute_of(&span.attributes, attribute).as_deref() == Some(value))
             .collect()
@@ -54,7 +81,7 @@ impl Captured {
 
     /// Attribute sets of the points of histogram `name` recorded so far.
     pub fn histogram_points(&self, name: &str) -> Vec<Vec<KeyValue>> {
-        self.meter_provider.force_flush().expect("metrics flushed");
+        self.reader.force_flush().expect("metrics flushed");
         let mut points = Vec::new();
         for resource in self
             .metrics
@@ -75,6 +102,33 @@ impl Captured {
             }
         }
         points
+    }
+
+    /// Names of every metric exported so far, with their scope's name.
+    pub fn metric_names(&self) -> Vec<(String, String)> {
+        self.reader.force_flush().expect("metrics flushed");
+        let mut names = Vec::new();
+        for resource in self
+            .metrics
+            .get_finished_metrics()
+            .expect("in-memory metrics")
+        {
+            for scope in resource.scope_metrics() {
+                for metric in scope.metrics() {
+                    names.push((scope.scope().name().to_owned(), metric.name().to_owned()));
+                }
+            }
+        }
+        names
+    }
+
+    pub fn log_records(&self) -> Vec<SdkLogRecord> {
+        self.logs
+            .get_emitted_logs()
+            .expect("in-memory logs")
+            .into_iter()
+            .map(|log| log.record)
+            .collect()
     }
 }
 

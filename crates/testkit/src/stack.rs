@@ -19,7 +19,7 @@ const WIRING: [(&str, &str, &str); 3] = [
 
 /// The module that logs "started application <name> <version> on port <port>":
 /// kept at `info` whatever `RUST_LOG` says, as the port is read from that line.
-const STARTUP_LOG_TARGET: &str = "service_common::server";
+const STARTUP_LOG_TARGET: &str = "service_kit::server";
 
 /// Debug builds on a busy 2-core machine take a while to bind and load their data.
 const STARTUP_DEADLINE: Duration = Duration::from_secs(60);
@@ -307,7 +307,7 @@ mod tests {
     #[test]
     fn the_port_is_read_from_the_started_line_only() {
         assert_eq!(
-            started_port("[2026-01-01T00:00:00Z INFO  service_common::server] started application gateway 0.1.0 on port 40123"),
+            started_port("[2026-01-01T00:00:00Z INFO  service_kit::server] started application gateway 0.1.0 on port 40123"),
             Some(40123)
         );
         assert_eq!(
@@ -346,7 +346,7 @@ mod tests {
                 .map(|(_, v)| v.as_str())
         };
         assert_eq!(last("PORT"), Some("0"));
-        assert_eq!(last("RUST_LOG"), Some("warn,service_common::server=info"));
+        assert_eq!(last("RUST_LOG"), Some("warn,service_kit::server=info"));
         assert_eq!(
             last("ISS_DISTANCE_SERVICE_URL"),
             Some("http://127.0.0.1:1/")

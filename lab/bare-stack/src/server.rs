@@ -1,5 +1,5 @@
 //! Binds, announces the port the way the services do, serves until
-//! SIGTERM/SIGINT and then drains, like `service-common`'s server.
+//! SIGTERM/SIGINT and then drains, like `service-kit`'s server.
 
 use crate::config::Config;
 use actix_web::dev::Server;

@@ -4,9 +4,9 @@
 //! OS-chosen port and offline.
 
 use actix_web::dev::ServerHandle;
-use service_common::{Application, EnvReader};
+use service_kit::{Application, EnvReader};
 use std::time::Duration;
-use telemetry::MetricsRegistry;
+use telemetry::{ServiceInfo, Telemetry, TelemetryConfig};
 use url::Url;
 
 /// Nothing listens on the discard port: the offline services never call their upstreams.
@@ -18,12 +18,22 @@ pub struct Running {
     pub handle: ServerHandle,
 }
 
-/// Must run inside a tokio runtime, which serves the app.
-fn start(app: std::io::Result<Application>) -> Running {
-    let app = app.expect("the service starts");
+/// Builds the app with the telemetry its configuration asks for (by default no
+/// exporter but `/metrics`), and serves it. Must run inside a tokio runtime.
+fn start<C>(
+    service: ServiceInfo,
+    config: C,
+    telemetry_config: &TelemetryConfig,
+    build: impl FnOnce(C, &Telemetry) -> std::io::Result<Application>,
+) -> Running {
+    let telemetry = telemetry::init(service, telemetry_config).expect("telemetry starts");
+    let app = build(config, &telemetry).expect("the service starts");
     let url = Url::parse(&format!("http://127.0.0.1:{}/", app.port())).expect("local URL");
     let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
+    tokio::spawn(async move {
+        let _telemetry = telemetry;
+        app.run_until_stopped().await
+    });
     Running { url, handle }
 }
 
@@ -36,10 +46,13 @@ pub fn start_iss_distance(port: u16) -> Running {
         ("ISS_API_URL", OFFLINE_UPSTREAM),
     ]))
     .expect("valid configuration");
-    start(iss_distance::startup::build(
+    let telemetry = config.telemetry.clone();
+    start(
+        iss_distance::SERVICE,
         config,
-        MetricsRegistry::default(),
-    ))
+        &telemetry,
+        iss_distance::startup::build,
+    )
 }
 
 /// geolocator on the shipped gazetteer.
@@ -50,10 +63,13 @@ pub fn start_geolocator() -> Running {
         ("NOMINATIM_URL", OFFLINE_UPSTREAM),
     ]))
     .expect("valid configuration");
-    start(geolocator::startup::build(
+    let telemetry = config.telemetry.clone();
+    start(
+        geolocator::SERVICE,
         config,
-        MetricsRegistry::default(),
-    ))
+        &telemetry,
+        geolocator::startup::build,
+    )
 }
 
 /// The gateway in front of `geolocator` and `iss_distance`.
@@ -66,5 +82,11 @@ pub fn start_gateway(geolocator: &Url, iss_distance: &Url, timeout: Duration) ->
         ("UPSTREAM_TIMEOUT_MS", timeout_ms.as_str()),
     ]))
     .expect("valid configuration");
-    start(gateway::startup::build(config, MetricsRegistry::default()))
+    let telemetry = config.telemetry.clone();
+    start(
+        gateway::SERVICE,
+        config,
+        &telemetry,
+        gateway::startup::build,
+    )
 }

@@ -4,7 +4,7 @@
 
 use cross_service::{start_gateway, start_geolocator, start_iss_distance};
 use proptest::prelude::*;
-use service_common::strategies::query;
+use service_kit::strategies::query;
 use std::time::Duration;
 
 fn spawn_chain() -> String {

@@ -653,7 +653,7 @@ fn chart_services_and_compose_agree_on_names_ports_probes_and_environment() {
 /// services' code, the Dockerfile and compose.
 fn assert_chart_agrees(docs: &[Yaml]) {
     let compose = yaml("docker-compose-services.yml");
-    let server = read("crates/service-common/src/server.rs");
+    let server = read("crates/service-kit/src/server.rs");
     // Read by the SDK or env_logger, not by our config code; the telemetry crate documents each.
     let library_read = [
         "RUST_LOG",
@@ -727,7 +727,7 @@ fn assert_chart_agrees(docs: &[Yaml]) {
             "{image} is not {compose_repo}"
         );
 
-        // Probes: the paths service-common serves, on the service's port.
+        // Probes: the paths service-kit serves, on the service's port.
         for path in ["/healthz", "/readyz"] {
             assert!(
                 server.contains(&format!(".route(\"{path}\"")),
@@ -748,7 +748,7 @@ fn assert_chart_agrees(docs: &[Yaml]) {
         // Every variable the chart sets is read by the service, or by a library
         // the telemetry crate configures, or is a downward-API helper used by another one.
         let mut known = quoted_env_names(&format!("services/{name}/src/config.rs"));
-        known.extend(quoted_env_names("crates/service-common/src/env.rs"));
+        known.extend(quoted_env_names("crates/service-kit/src/env.rs"));
         known.extend(quoted_env_names("crates/telemetry/src/config.rs"));
         known.extend(library_read.iter().map(|s| s.to_string()));
         for (var, value) in &env {
@@ -955,7 +955,7 @@ fn every_pod_is_hardened_sized_and_drained_within_its_grace_period() {
     let docs = documents(&render(&[]).unwrap());
     let values = yaml(&format!("{CHART}/values.yaml"));
     // Drain (SHUTDOWN_GRACE_SECS) and flush (one ~5 s export timeout) fit in the grace period.
-    let server = read("crates/service-common/src/server.rs");
+    let server = read("crates/service-kit/src/server.rs");
     let drain: u64 = server
         .lines()
         .find_map(|l| l.strip_prefix("const SHUTDOWN_GRACE_SECS: u64 = "))

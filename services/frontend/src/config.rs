@@ -1,12 +1,15 @@
 //! frontend configuration from the environment.
 
-use service_common::{ConfigError, EnvReader, ListenConfig};
+use service_kit::{ConfigError, EnvReader, ListenConfig};
 use std::time::Duration;
+use telemetry::TelemetryConfig;
 use url::Url;
 
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: ListenConfig,
+    /// Which telemetry pipelines `main` builds (the `OTEL_*` variables).
+    pub telemetry: TelemetryConfig,
     pub gateway_url: Url,
     /// Base URL of the Grafana a visitor's browser reaches, for the trace link (a
     /// sub-path such as `/grafana` works). Unset: the page shows the trace id
@@ -22,6 +25,7 @@ impl Config {
     pub fn from_env(env: &EnvReader) -> Result<Self, ConfigError> {
         Ok(Self {
             listen: ListenConfig::from_env(env, DEFAULT_PORT)?,
+            telemetry: TelemetryConfig::from_env(env)?,
             gateway_url: env.url("GATEWAY_URL", "http://127.0.0.1:5001/")?,
             grafana_url: env.optional_url("GRAFANA_URL")?,
             gateway_timeout: env.millis("GATEWAY_TIMEOUT_MS", 12_000)?,

@@ -4,6 +4,7 @@ use crate::page::{self, Outcome};
 use actix_web::error::{QueryPayloadError, UrlencodedError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use service_kit::RelayedStatus;
 use telemetry::client::UpstreamError;
 
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +65,7 @@ impl ResponseError for PageError {
 
 /// `web::QueryConfig` error handler: the form page with the reason.
 pub fn rejected_query(error: QueryPayloadError, _request: &HttpRequest) -> actix_web::Error {
-    PageError::bad_input(service_common::errors::rejected_query_message(&error)).into()
+    PageError::bad_input(service_kit::errors::rejected_query_message(&error)).into()
 }
 
 /// `web::FormConfig` error handler: the form page with the reason, with 413 for an

@@ -1,11 +1,11 @@
-//! Runs frontend: the OpenTelemetry lifecycle of a service, in the order it happens.
+//! Runs frontend: configuration, telemetry, the app, serving, shutdown, in the order they happen.
 
 use frontend::{startup, Config, SERVICE};
-use service_common::{exit, EnvReader, StopSignals};
+use service_kit::{exit, logging, EnvReader, StopSignals};
 use std::process::ExitCode;
 
-// For speed: request threads allocate span and log data that the exporters' threads free,
-// a pattern glibc's malloc handles poorly (BENCHMARKS.md, "what each lever bought").
+// Request threads allocate span and log data that the exporters' threads free,
+// a pattern this allocator handles far better than glibc's malloc.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -15,14 +15,16 @@ fn main() -> ExitCode {
         Err(error) => return exit::invalid_configuration(SERVICE, &error),
     };
     // Outside any async runtime (the exporters need none), before the server exists.
-    let telemetry = match telemetry::init(SERVICE) {
+    let telemetry = match telemetry::init(SERVICE, &config.telemetry) {
         Ok(telemetry) => telemetry,
         Err(error) => return exit::invalid_configuration(SERVICE, &error),
     };
+    // Stderr, and the log exporter when there is one; the guard flushes stderr last.
+    let _stderr = logging::install(telemetry.log_bridge());
     let served = actix_web::rt::System::new().block_on(async {
         // From here on SIGTERM/SIGINT drain and flush instead of killing the process.
         let stop = StopSignals::install()?;
-        let app = startup::build(config, telemetry.metrics_registry())?;
+        let app = startup::build(config, &telemetry)?;
         app.run_until(stop.received()).await
     });
     if let Err(error) = &served {

@@ -6,8 +6,8 @@ use crate::page::{self, Outcome, Trace};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use api::LocationText;
-use opentelemetry::trace::{get_active_span, TraceId};
 use serde::Deserialize;
+use service_kit::IncomingRequests;
 use url::Url;
 
 /// Form bodies larger than this are refused (a place name is short).
@@ -38,10 +38,11 @@ async fn page_for_query(
     input: web::Query<PageInput>,
     grafana: web::Data<GrafanaUrl>,
     gateway: web::Data<Gateway>,
+    incoming: web::Data<IncomingRequests>,
 ) -> HttpResponse {
     match input.into_inner().location {
         None => page::respond(StatusCode::OK, "", &Outcome::Form, None),
-        Some(location) => answer_page(&request, &grafana, &gateway, location).await,
+        Some(location) => answer_page(&request, &incoming, &grafana, &gateway, location).await,
     }
 }
 
@@ -50,27 +51,26 @@ async fn page_for_form(
     input: web::Form<PageInput>,
     grafana: web::Data<GrafanaUrl>,
     gateway: web::Data<Gateway>,
+    incoming: web::Data<IncomingRequests>,
 ) -> HttpResponse {
     let location = input.into_inner().location.unwrap_or_default();
-    answer_page(&request, &grafana, &gateway, location).await
+    answer_page(&request, &incoming, &grafana, &gateway, location).await
 }
 
 async fn answer_page(
     request: &HttpRequest,
+    incoming: &IncomingRequests,
     grafana: &GrafanaUrl,
     gateway: &Gateway,
     location: String,
 ) -> HttpResponse {
-    telemetry::record_incoming_request(request);
-    let client_address = telemetry::client_address(&request.connection_info());
+    let client_address = incoming.record(request);
     let (status, outcome) = match ask(gateway, &location, client_address.as_deref()).await {
         Ok(answer) => (StatusCode::OK, Outcome::Answer(answer)),
         Err(error) => (error.status, Outcome::Error(error.message)),
     };
-    let trace_id = get_active_span(|span| span.span_context().trace_id());
-    // No valid id when tracing is off (OTEL_SDK_DISABLED) or the request was not sampled.
-    let trace = (trace_id != TraceId::INVALID)
-        .then(|| Trace::new(trace_id.to_string(), grafana.0.as_ref()));
+    // No trace when the SDK is off, or no span is recorded and the visitor sent none.
+    let trace = telemetry::current_trace_id().map(|id| Trace::new(id, grafana.0.as_ref()));
     page::respond(status, &location, &outcome, trace.as_ref())
 }
 

@@ -6,7 +6,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use service_common::json_error;
+use service_kit::{json_error, RelayedStatus};
 use std::fmt;
 use telemetry::client::UpstreamError;
 

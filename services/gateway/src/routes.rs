@@ -18,8 +18,8 @@ use utoipa::OpenApi;
 pub struct ApiDoc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(service_common::api_get("/", distance_from_place))
-        .service(service_common::openapi_json(&ApiDoc::openapi()));
+    cfg.service(service_kit::api_get("/", distance_from_place))
+        .service(service_kit::openapi_json(&ApiDoc::openapi()));
 }
 
 /// The distance from the place to the point below the ISS, with the place.

@@ -1,7 +1,8 @@
 //! geolocator configuration from the environment.
 
-use service_common::{ConfigError, EnvReader, ListenConfig};
+use service_kit::{ConfigError, EnvReader, ListenConfig};
 use std::time::Duration;
+use telemetry::TelemetryConfig;
 use url::Url;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +14,8 @@ pub enum GeocoderKind {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: ListenConfig,
+    /// Which telemetry pipelines `main` builds (the `OTEL_*` variables).
+    pub telemetry: TelemetryConfig,
     pub geocoder: GeocoderKind,
     pub nominatim_url: Url,
     pub nominatim_timeout: Duration,
@@ -34,6 +37,7 @@ impl Config {
         };
         Ok(Self {
             listen: ListenConfig::from_env(env, DEFAULT_PORT)?,
+            telemetry: TelemetryConfig::from_env(env)?,
             geocoder,
             nominatim_url: env.url("NOMINATIM_URL", DEFAULT_NOMINATIM_URL)?,
             nominatim_timeout: env.millis("NOMINATIM_TIMEOUT_MS", 3000)?,

@@ -5,6 +5,7 @@ use crate::nominatim::NominatimError;
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use service_kit::RelayedStatus;
 use telemetry::client::UpstreamError;
 
 #[derive(Debug, thiserror::Error)]
@@ -46,7 +47,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = service_common::json_error(self.status_code(), self.to_string());
+        let mut response = service_kit::json_error(self.status_code(), self.to_string());
         if matches!(self, Self::Busy) {
             response
                 .headers_mut()

@@ -6,21 +6,42 @@ use crate::gazetteer::Gazetteer;
 use crate::nominatim::{Nominatim, NominatimError};
 use api::{Latitude, LocationText, Longitude, Place, PlaceSource as Source};
 use gazetteer::fold::fold;
-use opentelemetry::metrics::Counter;
+use opentelemetry::metrics::{Counter, Meter};
 use opentelemetry::trace::get_active_span;
 use opentelemetry::KeyValue;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
-static LOOKUPS: LazyLock<Counter<u64>> = LazyLock::new(|| {
-    crate::INSTRUMENTATION
-        .meter()
-        .u64_counter("geocoder.lookups")
-        .with_unit("{lookup}")
-        .with_description(
-            "Geocoder lookups by source, result (hit/miss/error) and whether the cache answered.",
+/// The `geocoder.lookups` counter.
+#[derive(Clone)]
+pub struct Lookups(Counter<u64>);
+
+impl Lookups {
+    pub fn new(meter: &Meter) -> Self {
+        Self(
+            meter
+                .u64_counter("geocoder.lookups")
+                .with_unit("{lookup}")
+                .with_description(
+                    "Geocoder lookups by source, result (hit/miss/error) and whether the cache answered.",
+                )
+                .build(),
         )
-        .build()
-});
+    }
+
+    fn record(&self, source: Source, result: &'static str, cached: bool) {
+        get_active_span(|span| {
+            span.set_attribute(KeyValue::new("geocoder.source", source.as_str()))
+        });
+        self.0.add(
+            1,
+            &[
+                KeyValue::new("geocoder.source", source.as_str()),
+                KeyValue::new("geocoder.result", result),
+                KeyValue::new("geocoder.cached", cached.to_string()),
+            ],
+        );
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum GeocodeError {
@@ -35,14 +56,21 @@ pub struct Geocoder {
     kind: GeocoderKind,
     gazetteer: Arc<Gazetteer>,
     nominatim: Nominatim,
+    lookups: Lookups,
 }
 
 impl Geocoder {
-    pub fn new(kind: GeocoderKind, gazetteer: Arc<Gazetteer>, nominatim: Nominatim) -> Self {
+    pub fn new(
+        kind: GeocoderKind,
+        gazetteer: Arc<Gazetteer>,
+        nominatim: Nominatim,
+        lookups: Lookups,
+    ) -> Self {
         Self {
             kind,
             gazetteer,
             nominatim,
+            lookups,
         }
     }
 
@@ -51,13 +79,13 @@ impl Geocoder {
         let location = location.as_str();
         if let Some(coordinates) = as_coordinates(location) {
             let place = coordinates.map_err(GeocodeError::InvalidCoordinates)?;
-            record(Source::Coordinates, "hit", false);
+            self.lookups.record(Source::Coordinates, "hit", false);
             return Ok(Some(place));
         }
         match self.kind {
             GeocoderKind::Gazetteer => {
                 let found = self.gazetteer.lookup(location);
-                record(
+                self.lookups.record(
                     Source::Gazetteer,
                     if found.is_some() { "hit" } else { "miss" },
                     false,
@@ -72,7 +100,7 @@ impl Geocoder {
             GeocoderKind::Nominatim => match self.nominatim.lookup(&fold(location), location).await
             {
                 Ok(answer) => {
-                    record(
+                    self.lookups.record(
                         Source::Nominatim,
                         if answer.place.is_some() {
                             "hit"
@@ -89,25 +117,13 @@ impl Geocoder {
                     }))
                 }
                 Err(error) => {
-                    record(Source::Nominatim, "error", false);
+                    self.lookups.record(Source::Nominatim, "error", false);
                     log::error!("error.type" = error.kind(); "Nominatim lookup failed: {error}");
                     Err(error.into())
                 }
             },
         }
     }
-}
-
-fn record(source: Source, result: &'static str, cached: bool) {
-    get_active_span(|span| span.set_attribute(KeyValue::new("geocoder.source", source.as_str())));
-    LOOKUPS.add(
-        1,
-        &[
-            KeyValue::new("geocoder.source", source.as_str()),
-            KeyValue::new("geocoder.result", result),
-            KeyValue::new("geocoder.cached", cached.to_string()),
-        ],
-    );
 }
 
 /// `"<lat>, <lon>"` as coordinates: `None` if the text is not two numbers, an error if they are out of range.

@@ -2,7 +2,6 @@
 
 use crate::error::ApiError;
 use crate::geocoder::Geocoder;
-use crate::INSTRUMENTATION;
 use actix_web::web;
 use api::ErrorBody;
 use api::{LocationQuery, Place};
@@ -20,8 +19,8 @@ use utoipa::OpenApi;
 pub struct ApiDoc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(service_common::api_get("/", locate))
-        .service(service_common::openapi_json(&ApiDoc::openapi()));
+    cfg.service(service_kit::api_get("/", locate))
+        .service(service_kit::openapi_json(&ApiDoc::openapi()));
 }
 
 /// Where a place is.
@@ -41,9 +40,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub async fn locate(
     query: web::Query<LocationQuery>,
     geocoder: web::Data<Geocoder>,
+    scope: web::Data<telemetry::Scope>,
 ) -> Result<web::Json<Place>, ApiError> {
     let location = query.into_inner().location;
-    let found = INSTRUMENTATION
+    let found = scope
         .in_span("getting-coordinates-for-location", vec![], async {
             geocoder.locate(&location).await.map_err(ApiError::from)
         })

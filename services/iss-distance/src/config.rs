@@ -1,8 +1,9 @@
 //! iss-distance configuration from the environment.
 
-use service_common::{ConfigError, EnvReader, ListenConfig};
+use service_kit::{ConfigError, EnvReader, ListenConfig};
 use std::path::PathBuf;
 use std::time::Duration;
+use telemetry::TelemetryConfig;
 use url::Url;
 
 /// Where the ISS position comes from.
@@ -19,6 +20,8 @@ pub enum PositionMode {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: ListenConfig,
+    /// Which telemetry pipelines `main` builds (the `OTEL_*` variables).
+    pub telemetry: TelemetryConfig,
     pub mode: PositionMode,
     pub iss_api_url: Url,
     pub iss_api_timeout: Duration,
@@ -46,6 +49,7 @@ impl Config {
         };
         Ok(Self {
             listen: ListenConfig::from_env(env, DEFAULT_PORT)?,
+            telemetry: TelemetryConfig::from_env(env)?,
             mode,
             iss_api_url: env.url("ISS_API_URL", DEFAULT_ISS_API_URL)?,
             iss_api_timeout: env.millis("ISS_API_TIMEOUT_MS", 2000)?,

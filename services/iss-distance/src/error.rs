@@ -3,6 +3,7 @@
 use crate::locator::LocateError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use service_kit::RelayedStatus;
 use telemetry::client::UpstreamError;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +27,6 @@ impl ResponseError for ApiError {
             }
             Self::Locate(error) => format!("Could not get the ISS position: {error}"),
         };
-        service_common::json_error(self.status_code(), message)
+        service_kit::json_error(self.status_code(), message)
     }
 }

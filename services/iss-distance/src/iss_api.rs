@@ -1,21 +1,11 @@
 //! The live ISS position API (`ISS_API_URL`, open-notify's `iss-now.json` format).
 
 use api::{Latitude, Longitude};
-use opentelemetry::metrics::Counter;
+use opentelemetry::metrics::{Counter, Meter};
 use opentelemetry::KeyValue;
 use serde::Deserialize;
-use std::sync::LazyLock;
 use telemetry::client::{TracedClient, UpstreamError};
 use url::Url;
-
-static ISS_REQUESTS: LazyLock<Counter<u64>> = LazyLock::new(|| {
-    crate::INSTRUMENTATION
-        .meter()
-        .u64_counter("iss.requests")
-        .with_unit("{request}")
-        .with_description("The number of requests made to the ISS position API.")
-        .build()
-});
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LiveFix {
@@ -44,15 +34,25 @@ enum Degrees {
     Number(f64),
 }
 
-/// The ISS API of one worker: its client and its URL.
+/// The ISS API of one worker: its client, its URL, and the `iss.requests` counter.
 pub struct IssApi {
     client: TracedClient,
     url: Url,
+    requests: Counter<u64>,
 }
 
 impl IssApi {
-    pub fn new(client: TracedClient, url: Url) -> Self {
-        Self { client, url }
+    pub fn new(client: TracedClient, url: Url, meter: &Meter) -> Self {
+        let requests = meter
+            .u64_counter("iss.requests")
+            .with_unit("{request}")
+            .with_description("The number of requests made to the ISS position API.")
+            .build();
+        Self {
+            client,
+            url,
+            requests,
+        }
     }
 
     /// One call; every outcome is counted in `iss.requests{response.status}`.
@@ -62,7 +62,8 @@ impl IssApi {
             Ok(response) => response.status.as_u16().to_string(),
             Err(error) => error.kind().to_owned(),
         };
-        ISS_REQUESTS.add(1, &[KeyValue::new("response.status", status)]);
+        self.requests
+            .add(1, &[KeyValue::new("response.status", status)]);
         let now: IssNow = response?.json()?;
         checked(now).map_err(|reason| UpstreamError::Decode {
             host: self.url.host_str().unwrap_or_default().to_owned(),

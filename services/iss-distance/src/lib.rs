@@ -22,5 +22,6 @@ pub const SERVICE: telemetry::ServiceInfo = telemetry::ServiceInfo {
 };
 
 /// The instrumentation scope of this service's own spans and metrics.
-pub static INSTRUMENTATION: telemetry::Instrumentation =
-    telemetry::Instrumentation::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
+pub fn scope(telemetry: &telemetry::Telemetry) -> telemetry::Scope {
+    telemetry.scope(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+}

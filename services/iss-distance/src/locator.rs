@@ -4,22 +4,41 @@ use crate::config::PositionMode;
 use crate::iss_api::IssApi;
 use crate::sgp4_model::{CurrentModel, Sgp4Error};
 use api::PositionSource;
-use opentelemetry::metrics::Counter;
+use opentelemetry::metrics::{Counter, Meter};
 use opentelemetry::trace::get_active_span;
 use opentelemetry::KeyValue;
 use std::cell::RefCell;
-use std::sync::LazyLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use telemetry::client::UpstreamError;
 
-static POSITION_LOOKUPS: LazyLock<Counter<u64>> = LazyLock::new(|| {
-    crate::INSTRUMENTATION
-        .meter()
-        .u64_counter("iss.position.lookups")
-        .with_unit("{lookup}")
-        .with_description("ISS positions served, by source; fallback=true when the live API failed and SGP4 answered.")
-        .build()
-});
+/// The `iss.position.lookups` counter.
+#[derive(Clone)]
+pub struct PositionLookups(Counter<u64>);
+
+impl PositionLookups {
+    pub fn new(meter: &Meter) -> Self {
+        Self(
+            meter
+                .u64_counter("iss.position.lookups")
+                .with_unit("{lookup}")
+                .with_description("ISS positions served, by source; fallback=true when the live API failed and SGP4 answered.")
+                .build(),
+        )
+    }
+
+    fn count(&self, source: PositionSource, fallback: bool) {
+        self.0.add(
+            1,
+            &[
+                KeyValue::new("iss.position.source", source.as_str()),
+                KeyValue::new(
+                    "iss.position.fallback",
+                    if fallback { "true" } else { "false" },
+                ),
+            ],
+        );
+    }
+}
 
 /// About half an orbit (92 min) each way: the map shows the whole current orbit.
 const TRACK_HALF_SPAN: Duration = Duration::from_secs(45 * 60);
@@ -51,6 +70,7 @@ pub struct IssLocator {
     mode: PositionMode,
     live: IssApi,
     model: CurrentModel,
+    lookups: PositionLookups,
     /// The last ground track computed, for every request of the same second (31 SGP4
     /// propagations each would otherwise be most of a request's work).
     track: RefCell<Option<GroundTrack>>,
@@ -64,11 +84,17 @@ struct GroundTrack {
 }
 
 impl IssLocator {
-    pub fn new(mode: PositionMode, live: IssApi, model: CurrentModel) -> Self {
+    pub fn new(
+        mode: PositionMode,
+        live: IssApi,
+        model: CurrentModel,
+        lookups: PositionLookups,
+    ) -> Self {
         Self {
             mode,
             live,
             model,
+            lookups,
             track: RefCell::new(None),
         }
     }
@@ -107,7 +133,7 @@ impl IssLocator {
 
     async fn live(&self) -> Result<IssFix, UpstreamError> {
         let fix = self.live.position().await?;
-        count(PositionSource::Live, false);
+        self.lookups.count(PositionSource::Live, false);
         Ok(IssFix {
             latitude: fix.latitude.degrees(),
             longitude: fix.longitude.degrees(),
@@ -125,7 +151,7 @@ impl IssLocator {
         let point = model
             .subpoint_at(at)
             .inspect_err(|error| log::error!("{error}"))?;
-        count(PositionSource::Sgp4, fallback);
+        self.lookups.count(PositionSource::Sgp4, fallback);
         Ok(IssFix {
             latitude: point.latitude,
             longitude: point.longitude,
@@ -170,19 +196,6 @@ impl IssLocator {
     }
 }
 
-fn count(source: PositionSource, fallback: bool) {
-    POSITION_LOOKUPS.add(
-        1,
-        &[
-            KeyValue::new("iss.position.source", source.as_str()),
-            KeyValue::new(
-                "iss.position.fallback",
-                if fallback { "true" } else { "false" },
-            ),
-        ],
-    );
-}
-
 fn now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -194,16 +207,30 @@ fn now() -> f64 {
 mod tests {
     use super::*;
     use crate::sgp4_model::{Sgp4Model, SHIPPED_TLE};
-    use telemetry::client::TracedClient;
+    use telemetry::client::{ClientTelemetry, TracedClient};
+    use telemetry::Telemetry;
 
     #[actix_web::test]
     async fn one_ground_track_per_second_the_same_as_propagating_it() {
         let model = CurrentModel::new(Sgp4Model::from_tle(SHIPPED_TLE).unwrap());
+        let off = Telemetry::disabled();
+        let meter = off.scope("test", "0").meter().clone();
         let unreachable = IssApi::new(
-            TracedClient::new("test", Duration::from_secs(1), 1024),
+            TracedClient::new(
+                &ClientTelemetry::default(),
+                "test",
+                Duration::from_secs(1),
+                1024,
+            ),
             "http://127.0.0.1:9/".parse().unwrap(),
+            &meter,
         );
-        let locator = IssLocator::new(PositionMode::Sgp4, unreachable, model.clone());
+        let locator = IssLocator::new(
+            PositionMode::Sgp4,
+            unreachable,
+            model.clone(),
+            PositionLookups::new(&meter),
+        );
         let second = model.epoch_unix_seconds() as i64 + 3600;
         let track = locator.ground_track(second);
         assert_eq!(track.len(), 31);

@@ -3,7 +3,6 @@
 use crate::distance::{geodesic_metres, rounded_km};
 use crate::error::ApiError;
 use crate::locator::IssLocator;
-use crate::INSTRUMENTATION;
 use actix_web::web;
 use api::{CoordinatesQuery, Distance, ErrorBody, IssPosition};
 use utoipa::OpenApi;
@@ -20,8 +19,8 @@ use utoipa::OpenApi;
 pub struct ApiDoc;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(service_common::api_get("/", distance))
-        .service(service_common::openapi_json(&ApiDoc::openapi()));
+    cfg.service(service_kit::api_get("/", distance))
+        .service(service_kit::openapi_json(&ApiDoc::openapi()));
 }
 
 /// The distance from the point to the point below the ISS.
@@ -39,15 +38,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub async fn distance(
     query: web::Query<CoordinatesQuery>,
     locator: web::Data<IssLocator>,
+    scope: web::Data<telemetry::Scope>,
 ) -> Result<web::Json<Distance>, ApiError> {
     let CoordinatesQuery {
         latitude,
         longitude,
         ground_track,
     } = query.into_inner();
-    let answer = INSTRUMENTATION
+    let answer = scope
         .in_span("calculating-iss-distance", vec![], async {
-            let iss = INSTRUMENTATION
+            let iss = scope
                 .in_span("getting-iss-coordinates", vec![], locator.locate())
                 .await?;
             let metres = geodesic_metres(

@@ -2,26 +2,29 @@
 
 use crate::config::Config;
 use crate::iss_api::IssApi;
-use crate::locator::IssLocator;
+use crate::locator::{IssLocator, PositionLookups};
 use crate::routes;
 use crate::sgp4_model::{CurrentModel, Sgp4Model, SHIPPED_TLE};
 use crate::tle_refresh;
 use actix_web::web;
-use service_common::Application;
+use service_kit::Application;
 use std::io;
 use telemetry::client::TracedClient;
-use telemetry::MetricsRegistry;
+use telemetry::Telemetry;
 
 /// The ISS API's answer is ~150 bytes; anything near this cap is not it.
 const MAX_ISS_RESPONSE_BYTES: usize = 64 * 1024;
 
-pub fn build(config: Config, metrics: MetricsRegistry) -> io::Result<Application> {
+pub fn build(config: Config, telemetry: &Telemetry) -> io::Result<Application> {
+    let scope = web::Data::new(crate::scope(telemetry));
     let model = CurrentModel::new(load_model(&config)?);
-    tle_refresh::observe_elements_age(&model);
-    let user_agent = service_common::user_agent(&crate::SERVICE);
+    tle_refresh::observe_elements_age(&model, scope.meter());
+    let user_agent = service_kit::user_agent(&crate::SERVICE);
+    let client_telemetry = telemetry.http_client();
     if let Some(url) = config.tle_url.clone() {
         tle_refresh::spawn_refresher(
             model.clone(),
+            client_telemetry.clone(),
             user_agent.clone(),
             config.iss_api_timeout,
             url,
@@ -29,11 +32,23 @@ pub fn build(config: Config, metrics: MetricsRegistry) -> io::Result<Application
         )?;
     }
     let (mode, url, timeout) = (config.mode, config.iss_api_url, config.iss_api_timeout);
-    Application::build(crate::SERVICE, &config.listen, metrics, move |cfg| {
-        let client = TracedClient::new(&user_agent, timeout, MAX_ISS_RESPONSE_BYTES);
-        let live = IssApi::new(client, url.clone());
-        cfg.app_data(web::Data::new(IssLocator::new(mode, live, model.clone())))
-            .configure(routes::configure);
+    let lookups = PositionLookups::new(scope.meter());
+    Application::build(crate::SERVICE, &config.listen, telemetry, move |cfg| {
+        let client = TracedClient::new(
+            &client_telemetry,
+            &user_agent,
+            timeout,
+            MAX_ISS_RESPONSE_BYTES,
+        );
+        let live = IssApi::new(client, url.clone(), scope.meter());
+        cfg.app_data(web::Data::new(IssLocator::new(
+            mode,
+            live,
+            model.clone(),
+            lookups.clone(),
+        )))
+        .app_data(scope.clone())
+        .configure(routes::configure);
     })
 }
 

@@ -4,36 +4,29 @@
 //! keeps the current TLE and logs a warning.
 
 use crate::sgp4_model::{CurrentModel, Sgp4Model};
-use opentelemetry::metrics::ObservableGauge;
-use std::sync::OnceLock;
+use opentelemetry::metrics::Meter;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use telemetry::client::{TracedClient, UpstreamError};
+use telemetry::client::{ClientTelemetry, TracedClient, UpstreamError};
 use url::Url;
 
-/// Registered once per process; the SDK calls it at each collection.
-static ELEMENTS_AGE: OnceLock<ObservableGauge<f64>> = OnceLock::new();
-
 /// `iss.tle.age`: seconds since the epoch of the elements in use, observed at
-/// each collection, so an alert can say the estimate has gone stale.
-pub fn observe_elements_age(model: &CurrentModel) {
+/// each collection of `meter`'s provider, so an alert can say the estimate has gone stale.
+pub fn observe_elements_age(model: &CurrentModel, meter: &Meter) {
     let model = model.clone();
-    ELEMENTS_AGE.get_or_init(|| {
-        crate::INSTRUMENTATION
-            .meter()
-            .f64_observable_gauge("iss.tle.age")
-            .with_unit("s")
-            .with_description(
-                "Age of the ISS orbital elements (TLE) that SGP4 positions are propagated from.",
-            )
-            .with_callback(move |observer| {
-                let now = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map(|elapsed| elapsed.as_secs_f64())
-                    .unwrap_or_default();
-                observer.observe(now - model.epoch_unix_seconds(), &[]);
-            })
-            .build()
-    });
+    meter
+        .f64_observable_gauge("iss.tle.age")
+        .with_unit("s")
+        .with_description(
+            "Age of the ISS orbital elements (TLE) that SGP4 positions are propagated from.",
+        )
+        .with_callback(move |observer| {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|elapsed| elapsed.as_secs_f64())
+                .unwrap_or_default();
+            observer.observe(now - model.epoch_unix_seconds(), &[]);
+        })
+        .build();
 }
 
 /// A TLE is three short lines.
@@ -88,6 +81,7 @@ impl TleSource {
 /// refreshes, then waits `interval`, forever.
 pub fn spawn_refresher(
     model: CurrentModel,
+    telemetry: ClientTelemetry,
     user_agent: String,
     timeout: Duration,
     url: Url,
@@ -97,7 +91,8 @@ pub fn spawn_refresher(
         .name("tle-refresh".into())
         .spawn(move || {
             actix_rt::System::new().block_on(async move {
-                let client = TracedClient::new(&user_agent, timeout, MAX_TLE_RESPONSE_BYTES);
+                let client =
+                    TracedClient::new(&telemetry, &user_agent, timeout, MAX_TLE_RESPONSE_BYTES);
                 TleSource::new(client, url)
                     .keep_fresh(&model, interval)
                     .await;

@@ -4,9 +4,8 @@
 use frontend::{startup, Config};
 use html::{attribute, elements, text};
 use serde_json::{json, Value};
-use service_common::EnvReader;
+use service_kit::EnvReader;
 use std::time::Duration;
-use telemetry::MetricsRegistry;
 use url::Url;
 use wiremock::matchers::{header, method, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -32,14 +31,21 @@ struct TestApp {
 
 async fn spawn_app() -> TestApp {
     let gateway = MockServer::start().await;
-    let app = startup::build(
-        test_config(&Url::parse(&gateway.uri()).unwrap()),
-        MetricsRegistry::default(),
-    )
-    .expect("app builds");
-    let address = format!("http://127.0.0.1:{}/", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let address = start(test_config(&Url::parse(&gateway.uri()).unwrap()));
     TestApp { address, gateway }
+}
+
+/// Starts the app with the telemetry its configuration asks for; returns its base URL.
+fn start(config: frontend::Config) -> String {
+    let telemetry =
+        telemetry::init(frontend::SERVICE, &config.telemetry).expect("telemetry starts");
+    let app = startup::build(config, &telemetry).expect("app builds");
+    let address = format!("http://127.0.0.1:{}/", app.port());
+    tokio::spawn(async move {
+        let _telemetry = telemetry;
+        app.run_until_stopped().await
+    });
+    address
 }
 
 async fn page(response: reqwest::Response) -> (u16, String) {
@@ -264,9 +270,7 @@ async fn an_unreachable_gateway_is_a_502_page() {
     // Bound but never listening: connections are refused, and the port stays ours.
     let closed = testkit::ClosedPort::new();
     let gateway = Url::parse(&format!("http://{}/", closed.address())).unwrap();
-    let app = startup::build(test_config(&gateway), MetricsRegistry::default()).unwrap();
-    let address = format!("http://127.0.0.1:{}/?location=Paris", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let address = format!("{}?location=Paris", start(test_config(&gateway)));
     let (status, html) = get(&address).await;
     assert_eq!(status, 502);
     let shown = text(&html, "error").unwrap_or_default();

@@ -5,8 +5,7 @@ use super::html::elements;
 use super::test_config;
 use frontend::startup;
 use proptest::prelude::*;
-use service_common::strategies::query;
-use telemetry::MetricsRegistry;
+use service_kit::strategies::query;
 use url::Url;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -21,13 +20,14 @@ async fn spawn_app() -> (String, MockServer) {
         )
         .mount(&gateway)
         .await;
-    let app = startup::build(
-        test_config(&Url::parse(&gateway.uri()).unwrap()),
-        MetricsRegistry::default(),
-    )
-    .unwrap();
+    let config = test_config(&Url::parse(&gateway.uri()).unwrap());
+    let telemetry = telemetry::init(frontend::SERVICE, &config.telemetry).unwrap();
+    let app = startup::build(config, &telemetry).unwrap();
     let address = format!("http://127.0.0.1:{}/", app.port());
-    tokio::spawn(app.run_until_stopped());
+    tokio::spawn(async move {
+        let _telemetry = telemetry;
+        app.run_until_stopped().await
+    });
     (address, gateway)
 }
 

@@ -3,9 +3,8 @@
 use api::GatewayAnswer;
 use gateway::{startup, Config};
 use serde_json::{json, Value};
-use service_common::EnvReader;
+use service_kit::EnvReader;
 use std::time::{Duration, Instant};
-use telemetry::MetricsRegistry;
 use url::Url;
 use wiremock::matchers::{method, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -55,9 +54,13 @@ async fn spawn_app_with(
         ("UPSTREAM_TIMEOUT_MS", timeout_ms.as_str()),
     ]))
     .expect("valid test configuration");
-    let app = startup::build(config, MetricsRegistry::default()).expect("app builds");
+    let telemetry = telemetry::init(gateway::SERVICE, &config.telemetry).expect("telemetry starts");
+    let app = startup::build(config, &telemetry).expect("app builds");
     let address = format!("http://127.0.0.1:{}/", app.port());
-    tokio::spawn(app.run_until_stopped());
+    tokio::spawn(async move {
+        let _telemetry = telemetry;
+        app.run_until_stopped().await
+    });
     TestApp {
         address,
         geolocator,

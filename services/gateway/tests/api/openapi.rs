@@ -53,6 +53,6 @@ async fn every_documented_status_is_reachable() {
         assert_eq!(status, expected, "{location}: {body}");
         reached.insert(status);
     }
-    let documented = service_common::strategies::documented_statuses(&ApiDoc::openapi(), "/");
+    let documented = service_kit::strategies::documented_statuses(&ApiDoc::openapi(), "/");
     assert_eq!(reached, documented, "reached vs documented");
 }

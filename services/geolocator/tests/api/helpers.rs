@@ -1,9 +1,8 @@
 use geolocator::config::{Config, GeocoderKind};
 use geolocator::startup;
 use serde_json::Value;
-use service_common::EnvReader;
+use service_kit::EnvReader;
 use std::time::Duration;
-use telemetry::MetricsRegistry;
 use url::Url;
 use wiremock::MockServer;
 
@@ -46,8 +45,13 @@ pub async fn spawn_app_with_timeout(kind: GeocoderKind, timeout: Duration) -> Te
         ("NOMINATIM_TIMEOUT_MS", timeout_ms.as_str()),
     ]))
     .expect("valid test configuration");
-    let app = startup::build(config, MetricsRegistry::default()).expect("app builds");
+    let telemetry =
+        telemetry::init(geolocator::SERVICE, &config.telemetry).expect("telemetry starts");
+    let app = startup::build(config, &telemetry).expect("app builds");
     let address = format!("http://127.0.0.1:{}/", app.port());
-    tokio::spawn(app.run_until_stopped());
+    tokio::spawn(async move {
+        let _telemetry = telemetry;
+        app.run_until_stopped().await
+    });
     TestApp { address, nominatim }
 }

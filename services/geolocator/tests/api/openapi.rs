@@ -49,6 +49,6 @@ async fn every_documented_status_is_reachable() {
             .into_iter()
             .map(|(status, _)| status),
     );
-    let documented = service_common::strategies::documented_statuses(&ApiDoc::openapi(), "/");
+    let documented = service_kit::strategies::documented_statuses(&ApiDoc::openapi(), "/");
     assert_eq!(reached, documented, "reached vs documented");
 }

@@ -3,7 +3,7 @@
 use crate::helpers::spawn_app;
 use geolocator::config::GeocoderKind;
 use proptest::prelude::*;
-use service_common::strategies::query;
+use service_kit::strategies::query;
 
 #[test]
 fn arbitrary_query_strings_get_json_and_never_a_5xx() {

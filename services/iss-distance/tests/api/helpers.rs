@@ -1,7 +1,7 @@
 use iss_distance::config::{Config, PositionMode};
 use iss_distance::startup;
 use serde_json::Value;
-use service_common::EnvReader;
+use service_kit::EnvReader;
 use telemetry::MetricsRegistry;
 use url::Url;
 use wiremock::MockServer;
@@ -36,10 +36,16 @@ pub async fn spawn_app_with_api(
 ) -> TestApp {
     let url =
         api_url.unwrap_or_else(|| Url::parse(&format!("{}/iss-now.json", iss_api.uri())).unwrap());
-    let metrics = MetricsRegistry::default();
-    let app = startup::build(test_config(mode, &url), metrics.clone()).expect("app builds");
+    let config = test_config(mode, &url);
+    let telemetry =
+        telemetry::init(iss_distance::SERVICE, &config.telemetry).expect("telemetry starts");
+    let metrics = telemetry.metrics_registry();
+    let app = startup::build(config, &telemetry).expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    tokio::spawn(async move {
+        let _telemetry = telemetry;
+        app.run_until_stopped().await
+    });
     TestApp {
         address,
         iss_api,

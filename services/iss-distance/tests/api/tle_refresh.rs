@@ -3,7 +3,7 @@ use iss_distance::config::PositionMode;
 use iss_distance::sgp4_model::{CurrentModel, Sgp4Model, SHIPPED_TLE};
 use iss_distance::tle_refresh::{RefreshError, TleSource};
 use std::time::{Duration, Instant};
-use telemetry::client::{TracedClient, UpstreamError};
+use telemetry::client::{ClientTelemetry, TracedClient, UpstreamError};
 use url::Url;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -35,7 +35,13 @@ fn shifted_tle(days: u32) -> String {
 }
 
 fn source(url: Url) -> TleSource {
-    TleSource::new(TracedClient::new("test", Duration::from_secs(1), 4096), url)
+    let client = TracedClient::new(
+        &ClientTelemetry::default(),
+        "test",
+        Duration::from_secs(1),
+        4096,
+    );
+    TleSource::new(client, url)
 }
 
 async fn serving(response: ResponseTemplate) -> (MockServer, Url) {
@@ -88,8 +94,12 @@ async fn the_service_fetches_the_tle_at_start_when_a_url_is_configured() {
         &Url::parse("http://127.0.0.1:9/").unwrap(),
     );
     config.tle_url = Some(url);
-    let app = iss_distance::startup::build(config, telemetry::MetricsRegistry::default()).unwrap();
-    tokio::spawn(app.run_until_stopped());
+    let telemetry = telemetry::Telemetry::disabled();
+    let app = iss_distance::startup::build(config, &telemetry).unwrap();
+    tokio::spawn(async move {
+        let _telemetry = telemetry;
+        app.run_until_stopped().await
+    });
     let deadline = Instant::now() + Duration::from_secs(10);
     while server
         .received_requests()

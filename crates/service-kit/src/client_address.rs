@@ -6,7 +6,6 @@
 use actix_web::dev::ConnectionInfo;
 use env_config::ConfigError;
 use std::net::IpAddr;
-use std::sync::OnceLock;
 
 /// Addresses and networks whose forwarding headers are believed
 /// (`TRUSTED_PROXIES`: comma-separated IPs or CIDRs; empty: none).
@@ -70,26 +69,19 @@ fn masked(bits: u128, prefix: u8, width: u8) -> u128 {
     }
 }
 
-static TRUSTED: OnceLock<TrustedProxies> = OnceLock::new();
-
-/// Set once by `telemetry::init`; later calls (several apps in one test process) keep the first.
-pub(crate) fn set_trusted(proxies: TrustedProxies) {
-    let _ = TRUSTED.set(proxies);
-}
-
-/// The client's address for `client.address` and the per-request log line:
-/// the forwarded one when the peer is trusted, else the peer's own.
-pub fn client_address(connection: &ConnectionInfo) -> Option<String> {
-    let peer = connection.peer_addr()?;
-    let trusted = TRUSTED
-        .get()
-        .is_some_and(|t| peer.parse::<IpAddr>().is_ok_and(|ip| t.contains(ip)));
-    let address = if trusted {
-        connection.realip_remote_addr().unwrap_or(peer)
-    } else {
-        peer
-    };
-    Some(address.to_owned())
+impl TrustedProxies {
+    /// The client's address for `client.address` and the per-request log line:
+    /// the forwarded one when the peer is trusted, else the peer's own.
+    pub fn client_address(&self, connection: &ConnectionInfo) -> Option<String> {
+        let peer = connection.peer_addr()?;
+        let trusted = peer.parse::<IpAddr>().is_ok_and(|ip| self.contains(ip));
+        let address = if trusted {
+            connection.realip_remote_addr().unwrap_or(peer)
+        } else {
+            peer
+        };
+        Some(address.to_owned())
+    }
 }
 
 #[cfg(test)]
@@ -113,6 +105,36 @@ mod tests {
             TrustedProxies::default()
         );
         assert!(!TrustedProxies::default().contains("127.0.0.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn forwarding_headers_are_believed_from_a_trusted_peer_only() {
+        use actix_web::test::TestRequest;
+        let request = |peer: &str| {
+            TestRequest::default()
+                .peer_addr(peer.parse().unwrap())
+                .insert_header(("x-forwarded-for", "203.0.113.7"))
+                .to_http_request()
+        };
+        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let via_proxy = request("10.1.2.3:4000");
+        assert_eq!(
+            trusted
+                .client_address(&via_proxy.connection_info())
+                .as_deref(),
+            Some("203.0.113.7")
+        );
+        let direct = request("198.51.100.9:4000");
+        assert_eq!(
+            trusted.client_address(&direct.connection_info()).as_deref(),
+            Some("198.51.100.9")
+        );
+        assert_eq!(
+            TrustedProxies::default()
+                .client_address(&via_proxy.connection_info())
+                .as_deref(),
+            Some("10.1.2.3")
+        );
     }
 
     #[test]

@@ -1,12 +1,16 @@
-//! `HOST` and `PORT`: where a service listens, read like every other variable.
+//! `HOST`, `PORT` and `TRUSTED_PROXIES`: where a service listens and whose
+//! forwarding headers it believes, read like every other variable.
 
+use crate::client_address::TrustedProxies;
 use env_config::{ConfigError, EnvReader};
 
-/// `HOST` and `PORT`: where a service listens.
+/// `HOST` and `PORT`: where a service listens; `TRUSTED_PROXIES`: the peers
+/// whose `X-Forwarded-For`/`Forwarded` say who the client is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenConfig {
     pub host: String,
     pub port: u16,
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl ListenConfig {
@@ -20,7 +24,12 @@ impl ListenConfig {
             ));
         }
         let port = env.parse("PORT", default_port, "a port number between 0 and 65535")?;
-        Ok(Self { host, port })
+        let trusted_proxies = TrustedProxies::parse(&env.string("TRUSTED_PROXIES", ""))?;
+        Ok(Self {
+            host,
+            port,
+            trusted_proxies,
+        })
     }
 }
 
@@ -49,6 +58,9 @@ mod tests {
         assert!(
             ListenConfig::from_env(&EnvReader::from_pairs([("HOST", "bad host!")]), 1).is_err()
         );
+        let err = ListenConfig::from_env(&EnvReader::from_pairs([("TRUSTED_PROXIES", "x")]), 1)
+            .unwrap_err();
+        assert_eq!(err.key, "TRUSTED_PROXIES");
     }
 
     #[test]
@@ -58,7 +70,8 @@ mod tests {
             ListenConfig::from_env(&env, 5003).unwrap(),
             ListenConfig {
                 host: "127.0.0.1".into(),
-                port: 5003
+                port: 5003,
+                trusted_proxies: TrustedProxies::default(),
             }
         );
     }

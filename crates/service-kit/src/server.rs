@@ -2,11 +2,14 @@
 //!
 //! [`Application::build`] binds first and remembers the real port, so tests
 //! start the real app on port 0. Health, readiness and `/metrics` routes, the
-//! telemetry middleware, a JSON 404 and the JSON 400 for a query that does
-//! not deserialize are added here once for all services.
+//! telemetry middleware (which believes forwarded client addresses only from
+//! trusted proxies), the `incoming.requests` counter, a JSON 404 and the JSON
+//! 400 for a query that does not deserialize are added here once for all
+//! services.
 
 use crate::env::ListenConfig;
 use crate::errors::{json_error, rejected_query};
+use crate::incoming::{self, IncomingRequests};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::HttpServiceFactory;
 use actix_web::dev::{Server, ServerHandle};
@@ -17,7 +20,7 @@ use actix_web::{web, App, FromRequest, Handler, HttpResponse, HttpServer, Respon
 use std::future::Future;
 use std::net::TcpListener;
 use std::time::Duration;
-use telemetry::{MetricsRegistry, ServiceInfo};
+use telemetry::{ServiceInfo, Telemetry};
 
 /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
 const SHUTDOWN_GRACE_SECS: u64 = 10;
@@ -35,12 +38,13 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds `listen` and builds the server. `configure` registers the service's own routes
-    /// and per-worker state (such as its upstream clients); it runs once per worker.
+    /// Binds `listen` and builds the server, instrumented by `telemetry`. `configure`
+    /// registers the service's own routes and per-worker state (such as its upstream
+    /// clients); it runs once per worker.
     pub fn build<F>(
         service: ServiceInfo,
         listen: &ListenConfig,
-        metrics: MetricsRegistry,
+        telemetry: &Telemetry,
         configure: F,
     ) -> std::io::Result<Self>
     where
@@ -48,13 +52,22 @@ impl Application {
     {
         let listener = TcpListener::bind((listen.host.as_str(), listen.port))?;
         let port = listener.local_addr()?.port();
-        let metrics = web::Data::new(metrics);
+        let metrics = web::Data::new(telemetry.metrics_registry());
+        let trusted = listen.trusted_proxies.clone();
+        let request_telemetry = telemetry
+            .http_server()
+            .with_client_address(move |connection| trusted.client_address(connection));
+        let incoming = web::Data::new(IncomingRequests::new(
+            request_telemetry.meter(),
+            listen.trusted_proxies.clone(),
+        ));
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(refuse_long_queries))
                 // Outermost, so it also times and counts what the inner middleware refuses.
-                .wrap(from_fn(telemetry::middleware::instrument_request))
+                .wrap(request_telemetry.clone())
                 .app_data(metrics.clone())
+                .app_data(incoming.clone())
                 .app_data(web::QueryConfig::default().error_handler(rejected_query))
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
@@ -114,7 +127,8 @@ impl Application {
 }
 
 /// `GET path` of a service's API: `handler`, counted in `incoming.requests`
-/// and logged with the client's address, also when its query is refused.
+/// and logged with the client's address ([`IncomingRequests`]), also when its
+/// query is refused.
 pub fn api_get<F, Args>(path: &str, handler: F) -> impl HttpServiceFactory
 where
     F: Handler<Args>,
@@ -122,7 +136,7 @@ where
     F::Output: Responder + 'static,
 {
     web::resource(path)
-        .wrap(from_fn(telemetry::middleware::count_api_request))
+        .wrap(from_fn(incoming::count))
         .get(handler)
 }
 

@@ -7,7 +7,7 @@
 //! that read a service's start-up line see it at once); after each write it
 //! lingers a few milliseconds, so a busy service pays one wake-up and one write
 //! per batch, not per line. [`flush`] waits until everything queued is written;
-//! the telemetry guard calls it last. A process killed outright (`SIGKILL`, an
+//! the logging guard calls it last. A process killed outright (`SIGKILL`, an
 //! abort) loses what was queued: at most the last few milliseconds' lines.
 
 use std::io::{self, Write};
