@@ -21,7 +21,7 @@ pub(crate) fn build(service: ServiceInfo, service_name_override: Option<String>)
         KeyValue::new(semconv::SERVICE_NAME, service.name),
         KeyValue::new(semconv::SERVICE_VERSION, service.version),
         KeyValue::new(semconv::SERVICE_NAMESPACE, SERVICE_NAMESPACE),
-        KeyValue::new(semconv::DEPLOYMENT_ENVIRONMENT_NAME, "dev"),
+        KeyValue::new(semconv::DEPLOYMENT_ENVIRONMENT_NAME, "development"),
     ];
     let detected: Vec<Box<dyn ResourceDetector>> = vec![
         Box::new(ServiceInstanceIdResourceDetector),

@@ -392,7 +392,11 @@ async fn telemetry_flows_through_the_real_collector_into_a_real_prometheus_3() {
             "{resource:?}"
         );
         assert_eq!(get("service.namespace"), "iss-distance-app", "{resource:?}");
-        assert_eq!(get("deployment.environment.name"), "dev", "{resource:?}");
+        assert_eq!(
+            get("deployment.environment.name"),
+            "development",
+            "{resource:?}"
+        );
         assert_eq!(get("telemetry.sdk.language"), "rust", "{resource:?}");
         for key in ["service.version", "service.instance.id", "host.name"] {
             assert!(!get(key).is_empty(), "{key} missing: {resource:?}");

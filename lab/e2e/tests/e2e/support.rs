@@ -112,7 +112,11 @@ fn assert_resource_attributes(resource: &Resource) {
         env!("CARGO_PKG_VERSION"),
         "{resource:?}"
     );
-    assert_eq!(get("deployment.environment.name"), "dev", "{resource:?}");
+    assert_eq!(
+        get("deployment.environment.name"),
+        "development",
+        "{resource:?}"
+    );
     assert!(!get("service.instance.id").is_empty(), "{resource:?}");
     assert!(
         !get("host.name").is_empty(),
