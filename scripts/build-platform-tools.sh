@@ -36,13 +36,15 @@ manifest_hash=$(sha256sum "$manifest" | cut -c1-16)
 collector_dir="$cache/otelcol-iss-${COLLECTOR_VERSION}-${manifest_hash}"
 prometheus_dir="$cache/prometheus-${PROMETHEUS_VERSION}"
 helm_dir="$cache/helm-${HELM_VERSION}"
+sloth_dir="$cache/sloth-${SLOTH_VERSION}"
 
 if [[ ${1:-} == --path ]]; then
     case ${2:-} in
         otelcol-iss) path=$collector_dir/otelcol-iss ;;
         prometheus | promtool) path=$prometheus_dir/$2 ;;
         helm) path=$helm_dir/helm ;;
-        *) echo "usage: $0 [--path otelcol-iss|prometheus|promtool|helm]" >&2; exit 2 ;;
+        sloth) path=$sloth_dir/sloth ;;
+        *) echo "usage: $0 [--path otelcol-iss|prometheus|promtool|helm|sloth]" >&2; exit 2 ;;
     esac
     [[ -x $path ]] || exit 1
     echo "$path"
@@ -99,41 +101,33 @@ if [[ ! -x "$prometheus_dir/prometheus" || ! -x "$prometheus_dir/promtool" ]]; t
     trap - EXIT
 fi
 
-if [[ ! -x "$helm_dir/helm" ]]; then
-    echo "== building Helm ${HELM_VERSION} (cached in $helm_dir; a few minutes, once)"
+# Builds one Go command with `go install` into a version-keyed cache folder,
+# once. For modules without replace directives (Helm, Sloth); the -X flags
+# set what the binary reports as its version. GOTOOLCHAIN=local: a Go older
+# than the module's go line fails with Go's own message instead of fetching
+# another toolchain.
+go_install_cached() {
+    local name=$1 dir=$2 package=$3 ldflags=$4
+    [[ -x "$dir/$name" ]] && return
+    echo "== building $name (cached in $dir; a few minutes, once)"
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT
-    # The module has no replace directives, so `go install` works; the -X flags
-    # set what `helm version` prints, as Helm's own Makefile does.
-    # GOTOOLCHAIN=local: a Go older than the module's go line fails here
-    # with Go's own message instead of fetching another toolchain.
-    GOTOOLCHAIN=local GOBIN="$work/bin" go install -trimpath \
-        -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=v${HELM_VERSION} -X helm.sh/helm/v4/internal/version.gitTreeState=clean" \
-        "helm.sh/helm/v4/cmd/helm@v${HELM_VERSION}"
-    mkdir -p "$helm_dir"
-    cp "$work/bin/helm" "$helm_dir/helm.tmp"
-    mv "$helm_dir/helm.tmp" "$helm_dir/helm"
+    GOTOOLCHAIN=local GOBIN="$work/bin" go install -trimpath -ldflags "-s -w $ldflags" "$package"
+    mkdir -p "$dir"
+    cp "$work/bin/$name" "$dir/$name.tmp"
+    mv "$dir/$name.tmp" "$dir/$name"
     rm -rf "$work"
     trap - EXIT
-fi
+}
 
-sloth_dir="$cache/sloth-${SLOTH_VERSION}"
-if [[ ! -x "$sloth_dir/sloth" ]]; then
-    echo "== building Sloth ${SLOTH_VERSION} (cached in $sloth_dir)"
-    work=$(mktemp -d)
-    trap 'rm -rf "$work"' EXIT
-    # No replace directives in its go.mod, so `go install` works. Without the
-    # -X flag the binary calls itself "dev", and that string lands in every
-    # generated file (header and sloth_version label).
-    GOTOOLCHAIN=local GOBIN="$work/bin" go install -trimpath \
-        -ldflags "-s -w -X github.com/slok/sloth/internal/info.Version=v${SLOTH_VERSION}" \
-        "github.com/slok/sloth/cmd/sloth@v${SLOTH_VERSION}"
-    mkdir -p "$sloth_dir"
-    cp "$work/bin/sloth" "$sloth_dir/sloth.tmp"
-    mv "$sloth_dir/sloth.tmp" "$sloth_dir/sloth"
-    rm -rf "$work"
-    trap - EXIT
-fi
+# `helm version` prints these, as Helm's own Makefile sets them.
+go_install_cached helm "$helm_dir" "helm.sh/helm/v4/cmd/helm@v${HELM_VERSION}" \
+    "-X helm.sh/helm/v4/internal/version.version=v${HELM_VERSION} -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
+
+# Without the -X flag Sloth calls itself "dev", and that string lands in every
+# generated file (header and sloth_version label).
+go_install_cached sloth "$sloth_dir" "github.com/slok/sloth/cmd/sloth@v${SLOTH_VERSION}" \
+    "-X github.com/slok/sloth/internal/info.Version=v${SLOTH_VERSION}"
 
 ln -sf "$collector_dir/otelcol-iss" "$out/otelcol-iss"
 ln -sf "$prometheus_dir/prometheus" "$out/prometheus"
