@@ -209,7 +209,7 @@ if ((pipeline)); then
   launch prometheus "${with_compose_hosts[@]}" "$prometheus3" \
     --config.file=prometheus/prometheus.yml --storage.tsdb.path="$run_dir/prometheus-data" \
     --web.listen-address="$address:$prometheus_port" --web.enable-otlp-receiver \
-    --web.enable-remote-write-receiver --enable-feature=exemplar-storage --log.level=warn
+    --enable-feature=exemplar-storage --log.level=warn
   # The collector's debug exporter is verbose: its output goes to its log only.
   OTELCOL_OTLP_GRPC_ENDPOINT=$collector_ip:4317 OTELCOL_OTLP_HTTP_ENDPOINT=$collector_ip:4318 \
   OTELCOL_HEALTH_CHECK_ENDPOINT=$collector_ip:13133 OTELCOL_TELEMETRY_HOST=$collector_ip \

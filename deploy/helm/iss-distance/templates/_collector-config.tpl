@@ -140,6 +140,14 @@ processors:
   batch:
     send_batch_size: 8192
     timeout: 2s
+  # Names the gateway (its pod) on the series it computes from spans: each
+  # gateway counts only the traces routed to it, and two gateways writing
+  # one series would look to Prometheus like one counter that keeps resetting.
+  attributes/collector_instance:
+    actions:
+      - key: collector.instance.id
+        value: ${env:OTELCOL_INSTANCE_ID}
+        action: upsert
 exporters:
   {{- range $name := list "tempo" "prometheus" "loki" }}
   {{- $spec := index $gw.exporters $name }}
@@ -188,8 +196,12 @@ service:
       processors: [memory_limiter, tail_sampling]
       exporters: [{{ include "iss.exporterId" (dict "name" "tempo" "spec" $gw.exporters.tempo) }}]
     metrics:
-      receivers: [otlp, span_metrics, service_graph]
+      receivers: [otlp]
       processors: [memory_limiter, batch]
+      exporters: [{{ include "iss.exporterId" (dict "name" "prometheus" "spec" $gw.exporters.prometheus) }}]
+    metrics/from_spans:
+      receivers: [span_metrics, service_graph]
+      processors: [attributes/collector_instance, batch]
       exporters: [{{ include "iss.exporterId" (dict "name" "prometheus" "spec" $gw.exporters.prometheus) }}]
     logs:
       receivers: [otlp]
