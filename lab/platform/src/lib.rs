@@ -131,7 +131,8 @@ pub fn ystr(value: &Yaml) -> Option<String> {
 /// A metric the dashboards, rules and links may use, as Prometheus holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetricSpec {
-    /// `services` (from the telemetry registry), `tempo`, `collector` or `prometheus`.
+    /// `services` (from the telemetry registry), `connectors`, `collector`,
+    /// `gateway`, `agent` or `prometheus`.
     pub origin: String,
     pub kind: String,
     /// The Prometheus name (without the histogram suffixes).
@@ -168,7 +169,7 @@ impl MetricSpec {
 
 /// Labels any series may carry: Prometheus' own, the resource attributes
 /// promoted by the OTLP receiver (or set as static labels by
-/// prometheus-local.yml), the exporter's scope labels, Tempo's external label.
+/// prometheus-local.yml), the exporter's scope labels.
 pub const COMMON_LABELS: &[&str] = &[
     "__name__",
     "job",
@@ -181,7 +182,6 @@ pub const COMMON_LABELS: &[&str] = &[
     "otel_scope_name",
     "otel_scope_version",
     "otel_scope_schema_url",
-    "source",
 ];
 
 /// Every metric the stack puts in Prometheus: the services' (from the

@@ -201,6 +201,8 @@ impl Pipeline {
                 self.sampling_percentage.clone(),
             ),
             ("OTELCOL_RETRY_MAX_ELAPSED_TIME", self.retry.clone()),
+            // As compose names its gateways otel-gateway-1 and -2.
+            ("OTELCOL_INSTANCE_ID", format!("gateway-{index}")),
         ]);
         env.extend(self.gateway_env.iter().cloned());
         let name = format!("gateway-{index}");
@@ -496,23 +498,16 @@ fn complete(arrived: &BTreeMap<String, BTreeMap<usize, Vec<String>>>, trace: &st
 }
 
 /// The spanmetrics connector's call count over both gateways: the latest
-/// cumulative value of every series, told apart by the gateway that made it.
+/// cumulative value of every series (its attributes include the gateway's
+/// collector.instance.id, which tells the gateways' series apart).
 fn spanmetrics_calls(received: &Received) -> f64 {
-    let mut latest: BTreeMap<(String, String, Vec<String>), (u64, f64)> = BTreeMap::new();
+    let mut latest: BTreeMap<(String, Vec<String>), (u64, f64)> = BTreeMap::new();
     for point in received
         .metrics
         .iter()
         .filter(|p| p.name == "traces.spanmetrics.calls")
     {
-        let key = (
-            point
-                .resource
-                .get("collector.instance.id")
-                .unwrap_or_default()
-                .to_string(),
-            point.service_name().to_string(),
-            point.series_key(),
-        );
+        let key = (point.service_name().to_string(), point.series_key());
         let entry = latest.entry(key).or_insert((0, 0.0));
         if point.time_unix_nano >= entry.0 {
             *entry = (point.time_unix_nano, point.value.as_f64());
@@ -612,27 +607,44 @@ async fn errors_and_slow_traces_are_all_kept_and_the_rest_at_the_share() {
     pipeline
         .sink
         .wait_until(
-            // The connectors flush every 60s by default.
+            // The connectors flush every 15s (gateway.yaml).
             Duration::from_secs(150),
             "span metrics counting every span sent",
             |r| (spanmetrics_calls(r) == spans_sent).then_some(()),
         )
         .await
         .unwrap();
+    // Both gateways compute service-graph edges (each from the traces routed
+    // to it) and name their series, which carry no resource: without the
+    // name, Prometheus would take two gateways' counters for one series.
+    let both = BTreeSet::from(["gateway-0".to_string(), "gateway-1".to_string()]);
+    let named_by = |r: &Received, metric: &str| -> BTreeSet<String> {
+        r.metrics
+            .iter()
+            .filter(|m| m.name == metric)
+            .map(|m| {
+                m.attributes
+                    .get("collector.instance.id")
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
     pipeline
         .sink
         .wait_until(
             Duration::from_secs(150),
-            "the service graph computed at the gateways",
-            |r| {
-                r.metrics
-                    .iter()
-                    .any(|m| m.name == "traces_service_graph_request_total")
-                    .then_some(())
-            },
+            "the service graph computed at both gateways, each naming itself",
+            |r| (named_by(r, "traces_service_graph_request_total") == both).then_some(()),
         )
         .await
         .unwrap();
+    let received = pipeline.sink.snapshot();
+    assert_eq!(
+        named_by(&received, "traces.spanmetrics.calls"),
+        both,
+        "span metrics named by their gateway"
+    );
     eprintln!(
         "sampling: kept {} of {} ordinary traces ({share:.1} %), all {} error and slow traces",
         kept.len(),

@@ -408,10 +408,9 @@ fn endpoints_agree_across_compose_collector_prometheus_tempo_loki_and_grafana() 
         .parse::<u16>()
         .unwrap();
 
-    // Prometheus accepts what is pushed to it.
+    // Prometheus accepts what is pushed to it: everything comes over OTLP.
     for flag in [
         "--web.enable-otlp-receiver",
-        "--web.enable-remote-write-receiver",
         "--enable-feature=exemplar-storage",
     ] {
         assert!(
@@ -435,16 +434,6 @@ fn endpoints_agree_across_compose_collector_prometheus_tempo_loki_and_grafana() 
     for host in ["tempo", "prometheus", "loki", "grafana", "otel-collector"] {
         assert!(has(host), "{PLATFORM} has no service {host}");
     }
-
-    // Tempo's generator remote-writes to Prometheus with exemplars.
-    let rw = &yget(&tempo, &["metrics_generator", "storage", "remote_write"])
-        .and_then(Yaml::as_sequence)
-        .expect("tempo remote_write")[0];
-    assert_eq!(
-        ystr(&rw["url"]).unwrap(),
-        format!("http://prometheus:{prom_port}/api/v1/write")
-    );
-    assert_eq!(rw.get("send_exemplars"), Some(&Yaml::Bool(true)));
 
     // Prometheus scrapes the platform components on their real ports.
     let targets: BTreeSet<String> = prometheus["scrape_configs"]
@@ -612,13 +601,18 @@ fn collector_config_uses_release_0_159_component_names_and_sane_pipelines() {
     }
     for id in defined("processors") {
         assert!(
-            ["memory_limiter", "batch"].contains(&type_of(&id).as_str()),
+            ["memory_limiter", "batch", "attributes"].contains(&type_of(&id).as_str()),
             "processor {id}"
         );
     }
     for id in defined("receivers") {
         assert_eq!(type_of(&id), "otlp", "receiver {id}");
     }
+    // Also renamed in current releases (spanmetrics, servicegraph before).
+    assert_eq!(
+        defined("connectors"),
+        BTreeSet::from(["span_metrics".into(), "service_graph".into()])
+    );
     assert_eq!(
         strings(&c["service"]["extensions"]),
         vec!["health_check".to_string()]
@@ -629,17 +623,29 @@ fn collector_config_uses_release_0_159_component_names_and_sane_pipelines() {
     let names: BTreeSet<String> = pipelines.keys().filter_map(ystr).collect();
     assert_eq!(
         names,
-        BTreeSet::from(["traces".into(), "metrics".into(), "logs".into()])
+        BTreeSet::from([
+            "traces".into(),
+            "metrics".into(),
+            "logs".into(),
+            "metrics/from_spans".into()
+        ])
     );
+    let connectors = defined("connectors");
     let mut used = BTreeSet::new();
     for (name, p) in pipelines {
         let name = ystr(name).unwrap();
         let procs = strings(&p["processors"]);
-        assert_eq!(
-            procs.first().map(String::as_str),
-            Some("memory_limiter"),
-            "{name}: memory_limiter first"
-        );
+        // A pipeline fed only by connectors has nothing to refuse.
+        let from_receivers = strings(&p["receivers"])
+            .iter()
+            .any(|r| !connectors.contains(r));
+        if from_receivers {
+            assert_eq!(
+                procs.first().map(String::as_str),
+                Some("memory_limiter"),
+                "{name}: memory_limiter first"
+            );
+        }
         assert_eq!(
             procs.last().map(String::as_str),
             Some("batch"),
@@ -651,15 +657,16 @@ fn collector_config_uses_release_0_159_component_names_and_sane_pipelines() {
             ("exporters", strings(&p["exporters"])),
         ] {
             for id in list {
+                let is_connector = kind != "processors" && connectors.contains(&id);
                 assert!(
-                    defined(kind).contains(&id),
+                    defined(kind).contains(&id) || is_connector,
                     "{name} uses undefined {kind} {id}"
                 );
                 used.insert(id);
             }
         }
     }
-    for kind in ["receivers", "processors", "exporters"] {
+    for kind in ["receivers", "processors", "exporters", "connectors"] {
         for id in defined(kind) {
             assert!(
                 used.contains(&id),
@@ -668,11 +675,13 @@ fn collector_config_uses_release_0_159_component_names_and_sane_pipelines() {
         }
     }
     let exporters_of = |p: &str| strings(&c["service"]["pipelines"][p]["exporters"]);
-    assert_eq!(exporters_of("traces"), vec!["otlp_grpc/tempo".to_string()]);
     assert_eq!(
-        exporters_of("metrics"),
-        vec!["otlp_http/prometheus".to_string()]
+        exporters_of("traces"),
+        ["otlp_grpc/tempo", "span_metrics", "service_graph"]
     );
+    for metrics in ["metrics", "metrics/from_spans"] {
+        assert_eq!(exporters_of(metrics), ["otlp_http/prometheus"]);
+    }
     assert_eq!(exporters_of("logs"), vec!["otlp_http/loki".to_string()]);
 }
 
@@ -766,7 +775,7 @@ fn prometheus_3_only_settings_match_the_pinned_documentation() {
 }
 
 #[test]
-fn tempo_config_has_nothing_tempo_3_removed_and_generates_both_metric_kinds() {
+fn tempo_config_has_nothing_tempo_3_removed_and_no_metrics_generator() {
     let text = read("tempo/tempo.yaml");
     let t = yaml("tempo/tempo.yaml");
     for removed in [
@@ -785,21 +794,19 @@ fn tempo_config_has_nothing_tempo_3_removed_and_generates_both_metric_kinds() {
         .filter(|l| !l.trim_start().starts_with('#'))
         .collect();
     assert!(!config_only.contains("local_blocks") && !config_only.contains("local-blocks"));
-    let processors = strings(
-        yget(
-            &t,
-            &["overrides", "defaults", "metrics_generator", "processors"],
-        )
-        .expect("scoped overrides"),
+    // Span metrics and the service graph come from the collector's
+    // connectors, which see every span; Tempo's generator would count only
+    // the sampled traces, and a second writer of traces_spanmetrics_* would
+    // double the dashboards' rates. Without metrics_generator.storage.path
+    // Tempo 3.0.3 runs the module idle (generator.ErrUnconfigured).
+    assert!(
+        t.get("metrics_generator").is_none(),
+        "no metrics_generator block"
     );
     assert!(
-        processors.contains(&"service-graphs".into())
-            && processors.contains(&"span-metrics".into())
+        !config_only.contains("span-metrics") && !config_only.contains("service-graphs"),
+        "no generator processor is enabled"
     );
-    // Legacy flat overrides (metrics_generator_processors) are refused by Tempo 3.
-    for key in t["overrides"].as_mapping().unwrap().keys().filter_map(ystr) {
-        assert_eq!(key, "defaults", "unexpected overrides key {key}");
-    }
     assert_eq!(
         ystr(&t["storage"]["trace"]["backend"]).as_deref(),
         Some("local")
@@ -810,7 +817,6 @@ fn tempo_config_has_nothing_tempo_3_removed_and_generates_both_metric_kinds() {
     for path in [
         ["storage", "trace", "wal", "path"].as_slice(),
         &["storage", "trace", "local", "path"],
-        &["metrics_generator", "storage", "path"],
     ] {
         let p = ystr(yget(&t, path).unwrap()).unwrap();
         assert!(
@@ -981,12 +987,14 @@ fn grafana_datasources_link_every_signal_to_the_others() {
         target
     };
 
-    // Prometheus exemplars -> Tempo (trace_id from OTLP, traceID from Tempo's generator).
+    // Prometheus exemplars -> Tempo: everything arrives over OTLP, whose
+    // exemplars carry the label trace_id (traceIDKey in Prometheus 3.14's
+    // storage/remote/otlptranslator/prometheusremotewrite/helper.go).
     let dests = prom["jsonData"]["exemplarTraceIdDestinations"]
         .as_sequence()
         .unwrap();
     let names: BTreeSet<String> = dests.iter().map(|d| ystr(&d["name"]).unwrap()).collect();
-    assert!(names.contains("trace_id") && names.contains("traceID"));
+    assert_eq!(names, BTreeSet::from(["trace_id".to_string()]));
     for d in dests {
         assert_eq!(link(d.get("datasourceUid")), uid(&tempo));
     }
@@ -1107,8 +1115,8 @@ fn dashboards_cover_red_upstreams_logs_traces_service_graph_and_collector() {
         // for them would only cost a query.
         assert_eq!(t.target["exemplar"], false, "p{q}: no SDK exemplars yet");
     }
-    // Exemplar dots today: Tempo's span metrics beside the services' own
-    // histogram, in the same panel, which says why there are two sources.
+    // Exemplar dots today: the collector's span metrics beside the services'
+    // own histogram, in the same panel, which says why there are two sources.
     let exemplar_sources: Vec<_> = red_q
         .iter()
         .filter(|p| p.target["exemplar"] == true)
@@ -1120,7 +1128,9 @@ fn dashboards_cover_red_upstreams_logs_traces_service_graph_and_collector() {
     );
     let source = exemplar_sources[0];
     assert!(
-        source.text.contains("traces_spanmetrics_latency_bucket"),
+        source
+            .text
+            .contains("traces_spanmetrics_duration_seconds_bucket"),
         "{}",
         source.text
     );
@@ -1129,8 +1139,12 @@ fn dashboards_cover_red_upstreams_logs_traces_service_graph_and_collector() {
         .as_str()
         .unwrap_or_default();
     assert!(
-        description.contains("Tempo") && description.contains("opentelemetry-rust#3369"),
-        "the latency panel says why its exemplars come from Tempo: {description}"
+        description.contains("span metrics") && description.contains("opentelemetry-rust#3369"),
+        "the latency panel says why its exemplars come from the span metrics: {description}"
+    );
+    assert!(
+        description.contains("tail sampling dropped"),
+        "the latency panel says what a dot of a dropped trace does: {description}"
     );
     assert!(
         red_q.iter().any(|p| p.panel == source.panel
@@ -1565,32 +1579,74 @@ fn the_inventory_of_the_images_built_here_matches_the_dockerfile() {
     );
 }
 
-/// Metric names of Tempo's metrics generator at 3.0.3, read (never built:
-/// AGPL) from grafana/tempo modules/generator/processor/spanmetrics/spanmetrics.go
-/// (`traces_spanmetrics_*`) and modules/generator/processor/servicegraphs/
-/// servicegraphs.go (`traces_service_graph_*`); histograms without suffix.
-const TEMPO_3_GENERATED: &[(&str, &str)] = &[
-    ("counter", "traces_spanmetrics_calls_total"),
-    ("histogram", "traces_spanmetrics_latency"),
-    ("counter", "traces_spanmetrics_size_total"),
-    ("counter", "traces_service_graph_request_total"),
-    ("counter", "traces_service_graph_request_failed_total"),
-    ("histogram", "traces_service_graph_request_server_seconds"),
-    ("histogram", "traces_service_graph_request_client_seconds"),
-    ("counter", "traces_service_graph_unpaired_spans_total"),
-    ("counter", "traces_service_graph_dropped_spans_total"),
-];
-
+/// The connectors of the single collector and of the gateways, as the
+/// dashboards read them: the same series whichever pipeline runs.
 #[test]
-fn every_tempo_generated_metric_is_named_as_tempo_3_names_it() {
-    for m in emitted_metrics().iter().filter(|m| m.origin == "tempo") {
-        assert!(
-            TEMPO_3_GENERATED.contains(&(m.kind.as_str(), m.name.as_str())),
-            "{} {} is not a metric Tempo 3.0.3's generator writes",
-            m.kind,
-            m.name
+fn single_collector_and_gateways_compute_the_same_span_derived_series() {
+    let single = yaml("otel-collector/config.yaml");
+    let gateway = yaml("otel-collector/gateway.yaml");
+    assert_eq!(single["connectors"], gateway["connectors"]);
+    for (name, config) in [("config.yaml", &single), ("gateway.yaml", &gateway)] {
+        // Named for Prometheus as emitted-metrics.txt lists them: the
+        // span_metrics namespace becomes the traces_spanmetrics_ prefix.
+        assert_eq!(
+            ystr(&config["connectors"]["span_metrics"]["namespace"]).as_deref(),
+            Some("traces.spanmetrics"),
+            "{name}"
         );
+        // The series leave through a pipeline that names the collector, so
+        // two gateways never write one series.
+        let pipelines = config["service"]["pipelines"].as_mapping().unwrap();
+        let from_spans: Vec<_> = pipelines
+            .iter()
+            .filter(|(_, p)| strings(&p["receivers"]).contains(&"service_graph".to_string()))
+            .collect();
+        assert_eq!(
+            from_spans.len(),
+            1,
+            "{name}: one pipeline takes the connectors"
+        );
+        let pipeline = from_spans[0].1;
+        assert_eq!(
+            strings(&pipeline["receivers"]),
+            ["span_metrics", "service_graph"],
+            "{name}"
+        );
+        assert!(
+            strings(&pipeline["processors"]).contains(&"attributes/collector_instance".to_string()),
+            "{name}"
+        );
+        let action = &config["processors"]["attributes/collector_instance"]["actions"][0];
+        assert_eq!(
+            ystr(&action["key"]).as_deref(),
+            Some("collector.instance.id")
+        );
+        assert_eq!(ystr(&action["action"]).as_deref(), Some("upsert"));
+        // Every span reaches the connectors: in a gateway, through a
+        // pipeline without the sampler.
+        for (pipeline_name, p) in pipelines {
+            let exporters = strings(&p["exporters"]);
+            if exporters.contains(&"span_metrics".to_string()) {
+                assert!(
+                    !strings(&p["processors"]).contains(&"tail_sampling".to_string()),
+                    "{name}: {pipeline_name:?} samples before the connectors"
+                );
+            }
+        }
     }
+    // Bucketed like the services' own http.server.request.duration.
+    let buckets: Vec<String> =
+        strings(&single["connectors"]["span_metrics"]["histogram"]["explicit"]["buckets"]);
+    let seconds: Vec<f64> = buckets
+        .iter()
+        .map(|b| {
+            b.strip_suffix("ms")
+                .map(|ms| ms.parse::<f64>().unwrap() / 1000.0)
+                .or_else(|| b.strip_suffix('s').map(|s| s.parse().unwrap()))
+                .unwrap_or_else(|| panic!("bucket {b}"))
+        })
+        .collect();
+    assert_eq!(seconds, telemetry::LATENCY_BUCKETS_SECONDS);
 }
 
 /// Whether `.dockerignore` leaves `path` out of the build context: its

@@ -5,8 +5,8 @@
 //! evaluated through the HTTP API; then iss-distance stops and the gateway's
 //! availability SLO must page.
 //!
-//! Expressions over Tempo's generated series or the collector's own metrics
-//! have no data on this path: they are checked for syntax only and listed.
+//! Expressions over the collector's span metrics and service graph or its own
+//! metrics have no data on this path: they are checked for syntax only and listed.
 //! The compose path, through the real collector, is tests/collector_e2e.rs.
 
 use std::collections::BTreeSet;
@@ -244,7 +244,7 @@ async fn every_dashboard_and_recording_rule_expression_returns_data_from_a_real_
     let emitted = emitted_metrics();
     let platform_only: BTreeSet<String> = emitted
         .iter()
-        .filter(|m| ["tempo", "collector", "gateway", "agent"].contains(&m.origin.as_str()))
+        .filter(|m| ["connectors", "collector", "gateway", "agent"].contains(&m.origin.as_str()))
         .flat_map(|m| m.series_names())
         .collect();
 

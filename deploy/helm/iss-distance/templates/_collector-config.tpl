@@ -100,6 +100,9 @@ connectors:
   # stay exact whatever share of traces is kept.
   span_metrics:
     namespace: traces.spanmetrics
+    # Every 15 s, Prometheus' scrape interval (the default 60 s leaves a
+    # dashboard's 1m rate window with one sample).
+    metrics_flush_interval: 15s
     histogram:
       unit: s
       explicit:
@@ -111,6 +114,7 @@ connectors:
     exemplars:
       enabled: true
   service_graph:
+    metrics_flush_interval: 15s
     latency_histogram_buckets: [1ms, 2.5ms, 5ms, 10ms, 25ms, 50ms, 100ms, 250ms, 500ms, 1s, 2.5s, 5s, 10s]
     store:
       ttl: 30s
@@ -146,7 +150,7 @@ processors:
   attributes/collector_instance:
     actions:
       - key: collector.instance.id
-        value: ${env:OTELCOL_INSTANCE_ID}
+        value: ${env:OTELCOL_INSTANCE_ID:-otel-collector-gateway}
         action: upsert
 exporters:
   {{- range $name := list "tempo" "prometheus" "loki" }}
