@@ -7,9 +7,9 @@
 #   - Sloth from the module github.com/slok/sloth (generates the SLO rules,
 #     scripts/generate-slo-rules.sh).
 # Each build is cached outside the clone, keyed by version (and, for the
-# collector, by the manifest's content), so a rerun costs seconds. The binaries
-# are linked into target/platform-tools/ (under $CARGO_TARGET_DIR when set),
-# where the tests look for them.
+# collector, by the manifest's content; for Prometheus, by its build tags), so
+# a rerun costs seconds. The binaries are linked into target/platform-tools/
+# (under $CARGO_TARGET_DIR when set), where the tests look for them.
 #
 # `--path NAME` (otelcol-iss, prometheus, promtool or helm) builds nothing: it
 # prints where the cache holds NAME, or fails when it is not built yet, so
@@ -34,7 +34,10 @@ out=${CARGO_TARGET_DIR:-target}/platform-tools
 manifest=otel-collector/builder-config.yaml
 manifest_hash=$(sha256sum "$manifest" | cut -c1-16)
 collector_dir="$cache/otelcol-iss-${COLLECTOR_VERSION}-${manifest_hash}"
-prometheus_dir="$cache/prometheus-${PROMETHEUS_VERSION}"
+# The build tags are part of the key: a binary built with other tags (another
+# set of service-discovery plugins) is a different tool.
+prometheus_tags=netgo,remove_all_sd,enable_dns_sd
+prometheus_dir="$cache/prometheus-${PROMETHEUS_VERSION}-${prometheus_tags//,/-}"
 helm_dir="$cache/helm-${HELM_VERSION}"
 sloth_dir="$cache/sloth-${SLOTH_VERSION}"
 
@@ -77,8 +80,10 @@ if [[ ! -x "$prometheus_dir/prometheus" || ! -x "$prometheus_dir/promtool" ]]; t
     echo "== building Prometheus ${PROMETHEUS_VERSION} (cached in $prometheus_dir)"
     # `go install` refuses a module with replace directives: download it and
     # build in place. `remove_all_sd` leaves out the service-discovery plugins
-    # (cloud SDKs) that static_configs do not need; without `builtinassets` the
-    # web UI is not embedded, and the HTTP API the tests use needs none.
+    # (cloud SDKs) that prometheus/prometheus.yml does not use; `enable_dns_sd`
+    # keeps DNS discovery, which its job for the scaled-out collectors needs.
+    # Without `builtinassets` the web UI is not embedded, and the HTTP API the
+    # tests use needs none.
     src=$(go mod download -json "github.com/prometheus/prometheus@${PROMETHEUS_MODULE_VERSION}" |
         sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
     [[ -d "$src" ]] || { echo "could not download the Prometheus module" >&2; exit 1; }
@@ -91,7 +96,7 @@ if [[ ! -x "$prometheus_dir/prometheus" || ! -x "$prometheus_dir/promtool" ]]; t
     version_flags+=" -X github.com/prometheus/common/version.Branch=module-proxy"
     # GOWORK=off: the module ships a go.work naming folders the module zip lacks.
     (cd "$work/prometheus" &&
-        GOWORK=off go build -trimpath -tags netgo,remove_all_sd -ldflags "$version_flags" -o "$work/bin/" ./cmd/prometheus ./cmd/promtool)
+        GOWORK=off go build -trimpath -tags "$prometheus_tags" -ldflags "$version_flags" -o "$work/bin/" ./cmd/prometheus ./cmd/promtool)
     mkdir -p "$prometheus_dir"
     for binary in prometheus promtool; do
         cp "$work/bin/$binary" "$prometheus_dir/$binary.tmp"

@@ -10,6 +10,7 @@
 //! other, with what the services emit and with facts read from their sources
 //! at the pinned versions (`tests/consistency.rs`, `image-inventory.txt`).
 
+pub mod dns;
 pub mod local;
 
 use std::collections::BTreeSet;

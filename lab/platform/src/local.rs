@@ -9,7 +9,9 @@
 //! [`Hosts::spawn`] starts a process in a private mount namespace
 //! (`unshare --mount`) whose `/etc/hosts` says so. The binaries are static Go
 //! builds whose resolver reads `/etc/hosts`; the machine's own file is never
-//! touched.
+//! touched. Programs that ask a DNS server instead (Prometheus' DNS service
+//! discovery) get a private `/etc/resolv.conf` as well, naming a
+//! [`crate::dns::DnsStandIn`] ([`Hosts::with_nameserver`]).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -49,6 +51,8 @@ pub fn platform_tool(name: &str) -> PathBuf {
 /// The `/etc/hosts` the platform processes see, written into a test directory.
 pub struct Hosts {
     file: PathBuf,
+    /// Bind-mounted over `/etc/resolv.conf` too, when set.
+    resolv_conf: Option<PathBuf>,
 }
 
 impl Hosts {
@@ -61,9 +65,23 @@ impl Hosts {
     pub fn write_with(dir: &Path, extra: &[(&str, Ipv4Addr)]) -> Self {
         let hosts = Self {
             file: dir.join("hosts"),
+            resolv_conf: None,
         };
         hosts.update(extra);
         hosts
+    }
+
+    /// Also gives the processes an `/etc/resolv.conf` naming `nameserver`
+    /// alone (on port 53, the only port resolv.conf can name), for programs
+    /// that send DNS queries rather than read `/etc/hosts`.
+    pub fn with_nameserver(mut self, nameserver: Ipv4Addr) -> Self {
+        let file = self
+            .file
+            .with_file_name(format!("resolv-{nameserver}.conf"));
+        std::fs::write(&file, format!("nameserver {nameserver}\n"))
+            .expect("write the resolv.conf file");
+        self.resolv_conf = Some(file);
+        self
     }
 
     /// Rewrites the file in place (same inode, so the processes that have it
@@ -93,14 +111,19 @@ impl Hosts {
             // Unprivileged: a user namespace makes the bind mount allowed.
             command.arg("--map-root-user");
         }
+        command.args(["--", "/bin/sh", "-c"]);
+        match &self.resolv_conf {
+            None => command
+                .arg(r#"mount --bind "$0" /etc/hosts && exec "$@""#)
+                .arg(&self.file),
+            Some(resolv_conf) => command
+                .arg(
+                    r#"mount --bind "$0" /etc/hosts && mount --bind "$1" /etc/resolv.conf && shift && exec "$@""#,
+                )
+                .arg(&self.file)
+                .arg(resolv_conf),
+        };
         command
-            .args([
-                "--",
-                "/bin/sh",
-                "-c",
-                r#"mount --bind "$0" /etc/hosts && exec "$@""#,
-            ])
-            .arg(&self.file)
             .arg(program)
             .args(args)
             .env_clear()
