@@ -254,6 +254,34 @@ impl Pipeline {
     }
 
     /// Every span at either Tempo stand-in, as (trace id -> gateway index -> span ids).
+    /// Sends batches of ordinary traces until the agent's ring has `want`
+    /// gateways (the DNS resolver noticed a change); returns what it sent.
+    async fn send_until_backends(&self, want: f64) -> Vec<([u8; 16], Kind)> {
+        let mut sent = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let batch = traces(10, Kind::Ordinary);
+            self.send(&batch).await;
+            sent.extend(batch);
+            // One gauge per resolver type: both exporters resolve the same name.
+            let backends = self
+                .metric(
+                    1,
+                    "otelcol_loadbalancer_num_backends",
+                    &[("resolver", "dns")],
+                )
+                .await;
+            if backends == want {
+                return sent;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the agent uses {backends} backends, not {want}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     fn arrived(&self) -> BTreeMap<String, BTreeMap<usize, Vec<String>>> {
         let mut arrived: BTreeMap<String, BTreeMap<usize, Vec<String>>> = BTreeMap::new();
         for (index, tempo) in self.tempo.iter().enumerate() {
@@ -769,29 +797,7 @@ async fn with_one_gateway_gone_the_agent_routes_to_the_other() {
         .hosts
         .update(&[(pipeline.gateway_name.as_str(), ip(pipeline.net, 2))]);
     pipeline.gateways[1].as_mut().unwrap().kill();
-    let mut during = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let batch = traces(10, Kind::Ordinary);
-        pipeline.send(&batch).await;
-        during.extend(batch);
-        // One gauge per resolver type: both exporters resolve the same name.
-        let backends = pipeline
-            .metric(
-                1,
-                "otelcol_loadbalancer_num_backends",
-                &[("resolver", "dns")],
-            )
-            .await;
-        if backends == 1.0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the agent still uses {backends} backends"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let during = pipeline.send_until_backends(1.0).await;
     let switched_after = killed_at.elapsed();
     let after = traces(100, Kind::Ordinary);
     pipeline.send(&after).await;
@@ -846,6 +852,65 @@ async fn with_one_gateway_gone_the_agent_routes_to_the_other() {
     eprintln!(
         "gone for good: the agent dropped the gateway after {switched_after:?}; of {} traces sent meanwhile {lost_spans} spans were lost, {failed} reported failed by the agent",
         during.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_joining_takes_its_share_and_nothing_is_lost() {
+    let dir = scratch_dir("pipeline-join");
+    let pipeline = Pipeline::start("join", 26, &dir.0, "100", "30s", &[]).await;
+    // One gateway in DNS to begin with.
+    pipeline
+        .hosts
+        .update(&[(pipeline.gateway_name.as_str(), ip(pipeline.net, 2))]);
+    let mut before = pipeline.send_until_backends(1.0).await;
+    let more = traces(60, Kind::Ordinary);
+    pipeline.send(&more).await;
+    before.extend(more);
+
+    // The second gateway joins (scale up: its address appears in DNS), mid-load.
+    pipeline.hosts.update(&[
+        (pipeline.gateway_name.as_str(), ip(pipeline.net, 2)),
+        (pipeline.gateway_name.as_str(), ip(pipeline.net, 3)),
+    ]);
+    let during = pipeline.send_until_backends(2.0).await;
+    let after = traces(100, Kind::Ordinary);
+    pipeline.send(&after).await;
+
+    // Every span of every trace arrives, before, during and after the change.
+    let all: BTreeSet<String> = ids(&before)
+        .into_iter()
+        .chain(ids(&during))
+        .chain(ids(&after))
+        .collect();
+    pipeline
+        .wait_arrived(Duration::from_secs(90), "every trace, whole", |a| {
+            all.iter().all(|t| complete(a, t))
+        })
+        .await;
+    let arrived = pipeline.arrived();
+    // After the change each trace goes through one gateway, and the
+    // newcomer takes a share.
+    let after_ids = ids(&after);
+    assert_whole(&arrived, &after_ids);
+    let through_new = after_ids
+        .iter()
+        .filter(|t| arrived[*t].contains_key(&1))
+        .count();
+    assert!(
+        (20..=80).contains(&through_new),
+        "the new gateway took {through_new} of 100 traces"
+    );
+    // A trace whose spans were sent across a change may be split over the
+    // two gateways (each then samples its part): complete, counted here.
+    let split = ids(&before)
+        .iter()
+        .chain(&ids(&during))
+        .filter(|t| arrived[*t].len() > 1)
+        .count();
+    eprintln!(
+        "join: the new gateway took {through_new} of 100 traces after the change; {split} of {} traces sent around the changes were split over both gateways, none lost",
+        before.len() + during.len()
     );
 }
 
