@@ -158,6 +158,15 @@ impl MetricSpec {
         }
     }
 
+    /// Every label a series of this metric may carry: its own and the
+    /// common ones.
+    pub fn declared_labels(&self) -> BTreeSet<String> {
+        self.prometheus_labels()
+            .into_iter()
+            .chain(COMMON_LABELS.iter().map(|s| s.to_string()))
+            .collect()
+    }
+
     /// The Prometheus label names of this metric, without the common ones.
     pub fn prometheus_labels(&self) -> Vec<String> {
         let mut labels: Vec<String> = self.labels.iter().map(|l| prometheus_label(l)).collect();

@@ -504,11 +504,7 @@ async fn telemetry_flows_through_the_real_collector_into_a_real_prometheus_3() {
     // by the collector that computed it.
     let mut problems = Vec::new();
     for m in emitted.iter().filter(|m| m.origin == "connectors") {
-        let declared: BTreeSet<String> = m
-            .prometheus_labels()
-            .into_iter()
-            .chain(COMMON_LABELS.iter().map(|s| s.to_string()))
-            .collect();
+        let declared = m.declared_labels();
         for series in m.series_names() {
             let result = match wait_for_data(&http, &series, PROMETHEUS_SETTLE).await {
                 Ok(result) => result,

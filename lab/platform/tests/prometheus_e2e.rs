@@ -269,11 +269,7 @@ async fn every_dashboard_and_recording_rule_expression_returns_data_from_a_real_
     // the emitted list does not declare.
     let mut problems = Vec::new();
     for m in emitted.iter().filter(|m| m.origin == "services") {
-        let declared: BTreeSet<String> = m
-            .prometheus_labels()
-            .into_iter()
-            .chain(COMMON_LABELS.iter().map(|s| s.to_string()))
-            .collect();
+        let declared = m.declared_labels();
         for series in m.series_names() {
             let result = wait_for(
                 &format!("{series} in Prometheus"),
