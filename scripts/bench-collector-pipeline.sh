@@ -9,6 +9,9 @@
 #   pipeline-100          - an agent and two gateways (agent.yaml, gateway.yaml),
 #                           keeping 100 % of traces (tail sampling on, deciding "keep")
 #   pipeline-10           - the same, keeping 10 % of ordinary traces
+#   pipeline-100-memory-queue - pipeline-100 with the gateways' sending queues
+#                           in memory instead of on disk (a derived copy; not
+#                           run unless named in VARIANTS), to show the disk's share
 # Every point starts fresh collectors and services. Points run rate by rate,
 # the variants' order rotated from one rate to the next, so that a busy
 # neighbour on a shared machine does not hit one variant only. The collectors
@@ -39,7 +42,7 @@ for rate in "${rates[@]}"; do
 done
 for variant in "${variants[@]}"; do
     case $variant in
-    single | single-no-connectors | pipeline-100 | pipeline-10) ;;
+    single | single-no-connectors | pipeline-100 | pipeline-10 | pipeline-100-memory-queue) ;;
     *) echo "unknown variant: $variant" >&2; exit 1 ;;
     esac
 done
@@ -106,10 +109,9 @@ rss_mib() {
 hwm_mib() {
     awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"
 }
-# The machine's busy and stolen CPU seconds, all cores (/proc/stat).
+# The machine's busy CPU seconds, all cores (/proc/stat).
 machine() {
-    awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" {
-        printf "%.3f %.3f", ($2 + $3 + $4 + $7 + $8) / hz, $9 / hz }' /proc/stat
+    awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.3f", ($2 + $3 + $4 + $7 + $8) / hz }' /proc/stat
 }
 # What a collector refused, failed to export or evicted before deciding
 # (its own metrics, http://<host>:8888/metrics), as "total (metric=count, ..)":
@@ -151,7 +153,6 @@ service:
     metrics: {level: none}
 EOF
 collector sink "$work/sink.yaml"
-sink_pid=$last_pid
 backends=(TEMPO_OTLP_GRPC_ENDPOINT=127.0.0.1:24317
     PROMETHEUS_OTLP_ENDPOINT=http://127.0.0.1:24318
     LOKI_OTLP_ENDPOINT=http://127.0.0.1:24318)
@@ -167,6 +168,16 @@ del pipelines["metrics/from_spans"]
 pipelines["traces"]["exporters"] = [
     e for e in pipelines["traces"]["exporters"] if e not in ("span_metrics", "service_graph")
 ]
+yaml.safe_dump(config, open(sys.argv[2], "w"), sort_keys=False)
+EOF
+# gateway.yaml with its sending queues in memory (no file_storage).
+python3 - otel-collector/gateway.yaml "$work/gateway-memory-queue.yaml" <<'EOF'
+import sys, yaml
+config = yaml.safe_load(open(sys.argv[1]))
+for exporter in config["exporters"].values():
+    exporter.get("sending_queue", {}).pop("storage", None)
+config["service"]["extensions"].remove("file_storage/queue")
+del config["extensions"]["file_storage/queue"]
 yaml.safe_dump(config, open(sys.argv[2], "w"), sort_keys=False)
 EOF
 
@@ -197,9 +208,12 @@ start_collectors() {
         ;;
     pipeline-*)
         share=${variant#pipeline-}
+        share=${share%-memory-queue}
+        local config=otel-collector/gateway.yaml
+        [[ $variant != *-memory-queue ]] || config=$work/gateway-memory-queue.yaml
         rm -rf "$work/queue"
         for g in 78 79; do
-            collector "gateway-$share-$g" otel-collector/gateway.yaml "${backends[@]}" \
+            collector "gateway-$share-$g" "$config" "${backends[@]}" \
                 OTELCOL_OTLP_GRPC_ENDPOINT=127.0.0.$g:4317 OTELCOL_OTLP_HTTP_ENDPOINT=127.0.0.$g:4318 \
                 OTELCOL_HEALTH_CHECK_ENDPOINT=127.0.0.$g:13133 OTELCOL_TELEMETRY_HOST=127.0.0.$g \
                 OTELCOL_QUEUE_DIRECTORY="$work/queue/$g" OTELCOL_SAMPLING_PERCENTAGE="$share" \
@@ -242,13 +256,11 @@ start_services() {
 # Runs the load at $1 req/s: the compose load profile's URLs (found places,
 # coordinates, an unknown place: 404, an empty one: 400), over its 4
 # connections at its rate and over loadgen's default 32 above it, where 4
-# keep-alive connections would queue requests. Report in $work/loadgen.json,
-# the load generator's own CPU time in $work/loadgen.time.
+# keep-alive connections would queue requests. Report in $work/loadgen.json.
 load() {
     local rate=$1 connections=32 f=http://127.0.0.1:15000
     ((rate > 5)) || connections=4
-    /usr/bin/time -f '%U %S' -o "$work/loadgen.time" \
-        "$bin/loadgen" --rate="$rate" --duration="${seconds}s" --connections="$connections" --quiet \
+    "$bin/loadgen" --rate="$rate" --duration="${seconds}s" --connections="$connections" --quiet \
         --json="$work/loadgen.json" >"$work/loadgen.txt" \
         --url="$f/?location={city}" --url="$f/?location={city}" --url="$f/?location={city}" \
         --url="$f/?location=51.5,%20-0.12" --url="$f/?location=Atlantis" --url="$f/?location="
@@ -261,8 +273,8 @@ cat >"$tier_table" <<'EOF'
 |---|---|---|---|---|---|---|---|
 EOF
 cat >"$load_table" <<'EOF'
-| rate (req/s) | variant | requests answered (2xx, 4xx) | not answered (timeout, connect, io) | p99 ms (2xx, from the due time) | elapsed s | services' CPU per request (ms, 4 services) | machine CPU used by others (%) | stolen (%) | load average at start |
-|---|---|---|---|---|---|---|---|---|---|
+| rate (req/s) | variant | requests answered (2xx, 4xx) | not answered (timeout, connect, io) | p99 ms (2xx, from the due time) | elapsed s | services' CPU per request (ms, 4 services) | machine busy (% of all cores) | load average at start |
+|---|---|---|---|---|---|---|---|---|
 EOF
 
 # One point: fresh collectors and services, the load, the drain, the figures.
@@ -276,7 +288,6 @@ measure() {
     loadavg=$(cut -d' ' -f1-3 /proc/loadavg)
     for name in "${tier_names[@]}"; do before[$name]=$(cpu "${tiers[$name]}"); done
     for i in "${!service_pids[@]}"; do before[svc$i]=$(cpu "${service_pids[i]}"); done
-    before[sink]=$(cpu "$sink_pid")
     m0=$(machine)
     t0=$(date +%s.%N)
     load "$rate"
@@ -285,7 +296,6 @@ measure() {
     m1=$(machine)
     for name in "${tier_names[@]}"; do after[$name]=$(cpu "${tiers[$name]}"); done
     for i in "${!service_pids[@]}"; do after[svc$i]=$(cpu "${service_pids[i]}"); done
-    after[sink]=$(cpu "$sink_pid")
 
     # Requests that reached the frontend: answered with any status. Requests
     # that timed out (some while still queued in the load generator) are
@@ -299,13 +309,11 @@ print(r["ok"] + status, r["errors"] - status, r["latency_ms"]["p99"], round(r["e
 ' "$work/loadgen.json")
     ((answered > 0)) || { echo "no request answered at rate $rate ($variant)" >&2; exit 1; }
 
-    local ours=0 window services=0 tier_sum=0 rss_sum=0 hwm_sum=0 lost_sum=0
+    local window services=0 tier_sum=0 rss_sum=0 hwm_sum=0 lost_sum=0
     window=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
     for i in "${!service_pids[@]}"; do
         services=$(awk -v s="$services" -v a="${after[svc$i]}" -v b="${before[svc$i]}" 'BEGIN { print s + a - b }')
     done
-    ours=$(awk -v s="$services" -v a="${after[sink]}" -v b="${before[sink]}" \
-        -v l="$(awk '{ print $1 + $2 }' "$work/loadgen.time")" 'BEGIN { print s + a - b + l }')
     for name in "${tier_names[@]}"; do
         local pid=${tiers[$name]} used rss hwm lost_n
         used=$(awk -v a="${after[$name]}" -v b="${before[$name]}" 'BEGIN { print a - b }')
@@ -313,7 +321,6 @@ print(r["ok"] + status, r["errors"] - status, r["latency_ms"]["p99"], round(r["e
         hwm=$(hwm_mib "$pid")
         lost_n=$(lost "${hosts[$name]}")
         tier_sum=$(awk -v s="$tier_sum" -v u="$used" 'BEGIN { print s + u }')
-        ours=$(awk -v s="$ours" -v u="$used" 'BEGIN { print s + u }')
         rss_sum=$((rss_sum + rss))
         hwm_sum=$((hwm_sum + hwm))
         lost_sum=$((lost_sum + ${lost_n%% *}))
@@ -328,13 +335,11 @@ print(r["ok"] + status, r["errors"] - status, r["latency_ms"]["p99"], round(r["e
             'BEGIN { printf "| %s | %s | **whole pipeline** | **%.3f** | **%.1f** | **%s** | **%s** | %s |\n", r, v, u * 1000 / n, u * 100 / w, h, m, l }' \
             >>"$tier_table"
     fi
-    read -r busy0 steal0 <<<"$m0"
-    read -r busy1 steal1 <<<"$m1"
     awk -v r="$rate" -v v="$variant" -v a="$answered" -v x="$unanswered" -v p="$p99" -v e="$elapsed" \
-        -v s="$services" -v n="$answered" -v o="$ours" -v b="$busy1" -v b0="$busy0" -v st="$steal1" \
-        -v st0="$steal0" -v w="$window" -v c="$(nproc)" -v la="$loadavg" \
-        'BEGIN { printf "| %s | %s | %s | %s | %s | %s | %.3f | %.0f | %.0f | %s |\n",
-            r, v, a, x, p, e, s * 1000 / n, (b - b0 - o) * 100 / (w * c), (st - st0) * 100 / (w * c), la }' \
+        -v s="$services" -v n="$answered" -v b="$m1" -v b0="$m0" -v w="$window" -v c="$(nproc)" \
+        -v la="$loadavg" \
+        'BEGIN { printf "| %s | %s | %s | %s | %s | %s | %.3f | %.0f | %s |\n",
+            r, v, a, x, p, e, s * 1000 / n, (b - b0) * 100 / (w * c), la }' \
         >>"$load_table"
 
     stop "${service_pids[@]}"
