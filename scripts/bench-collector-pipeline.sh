@@ -23,8 +23,10 @@
 #   scripts/build-platform-tools.sh
 #   scripts/bench-collector-pipeline.sh [rates=5] [seconds=60]    # e.g. 5,50,200,1000 60
 # VARIANTS="single pipeline-100" runs a subset; LOGS=dir keeps the processes'
-# output (the last point's) there. PROFILE=debug uses the debug
-# builds: the services then answer slower, but export the same telemetry.
+# output (the last point's) there. MEMORY_LIMIT_MIB=n sets every measured
+# collector's memory_limiter to n MiB (spike n/4) instead of its file's value.
+# PROFILE=debug uses the debug builds: the services then answer slower, but
+# export the same telemetry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IFS=, read -r -a rates <<<"${1:-5}"
@@ -189,8 +191,11 @@ EOF
 # its default of 5000 traces would evict undecided traces.
 declare -A tiers hosts
 start_collectors() {
-    local variant=$1 rate=$2 share g sizing=()
+    local variant=$1 rate=$2 share g limits=() sizing=()
     tier_names=()
+    if [[ -n ${MEMORY_LIMIT_MIB:-} ]]; then
+        limits=(OTELCOL_MEMORY_LIMIT_MIB="$MEMORY_LIMIT_MIB" OTELCOL_MEMORY_SPIKE_LIMIT_MIB=$((MEMORY_LIMIT_MIB / 4)))
+    fi
     if ((rate * 20 > 5000)); then
         sizing=(OTELCOL_SAMPLING_NUM_TRACES=$((rate * 20)) OTELCOL_SAMPLING_EXPECTED_TRACES_PER_SEC="$rate")
     fi
@@ -200,7 +205,8 @@ start_collectors() {
         [[ $variant == single ]] || config=$work/no-connectors.yaml
         collector "$variant" "$config" "${backends[@]}" \
             OTELCOL_OTLP_GRPC_ENDPOINT=127.0.0.77:4317 OTELCOL_OTLP_HTTP_ENDPOINT=127.0.0.77:4318 \
-            OTELCOL_HEALTH_CHECK_ENDPOINT=127.0.0.77:13133 OTELCOL_TELEMETRY_HOST=127.0.0.77
+            OTELCOL_HEALTH_CHECK_ENDPOINT=127.0.0.77:13133 OTELCOL_TELEMETRY_HOST=127.0.0.77 \
+            "${limits[@]}"
         tier_names=(collector)
         tiers[collector]=$last_pid
         hosts[collector]=127.0.0.77
@@ -217,13 +223,14 @@ start_collectors() {
                 OTELCOL_OTLP_GRPC_ENDPOINT=127.0.0.$g:4317 OTELCOL_OTLP_HTTP_ENDPOINT=127.0.0.$g:4318 \
                 OTELCOL_HEALTH_CHECK_ENDPOINT=127.0.0.$g:13133 OTELCOL_TELEMETRY_HOST=127.0.0.$g \
                 OTELCOL_QUEUE_DIRECTORY="$work/queue/$g" OTELCOL_SAMPLING_PERCENTAGE="$share" \
-                OTELCOL_INSTANCE_ID="gateway-$g" "${sizing[@]}"
+                OTELCOL_INSTANCE_ID="gateway-$g" "${limits[@]}" "${sizing[@]}"
             tiers[gateway-$g]=$last_pid
             hosts[gateway-$g]=127.0.0.$g
         done
         collector "agent-$share" otel-collector/agent.yaml \
             OTELCOL_OTLP_GRPC_ENDPOINT=127.0.0.80:4317 OTELCOL_OTLP_HTTP_ENDPOINT=127.0.0.80:4318 \
-            OTELCOL_HEALTH_CHECK_ENDPOINT=127.0.0.80:13133 OTELCOL_TELEMETRY_HOST=127.0.0.80
+            OTELCOL_HEALTH_CHECK_ENDPOINT=127.0.0.80:13133 OTELCOL_TELEMETRY_HOST=127.0.0.80 \
+            "${limits[@]}"
         tiers[agent]=$last_pid
         hosts[agent]=127.0.0.80
         tier_names=(agent gateway-78 gateway-79)
