@@ -55,6 +55,7 @@ use std::convert::Infallible;
 use std::fmt;
 use std::io::{self, Read};
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -65,6 +66,10 @@ use tonic::codegen::Service;
 
 /// Largest export accepted over either transport (the SDK's batches are far smaller).
 const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// The largest message a gRPC server takes unless configured otherwise
+/// (grpc-go's default, and so the collector's OTLP receiver's and Tempo's).
+pub const GRPC_DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// How the receiver misbehaves while it listens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +115,9 @@ struct Shared {
     fault: Mutex<Fault>,
     /// Bumped on every recorded export, so waiters wake on news instead of polling.
     changes: watch::Sender<u64>,
+    /// Largest gRPC export message taken; a larger one is refused with
+    /// RESOURCE_EXHAUSTED, as a gRPC server does.
+    grpc_max_message: AtomicUsize,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -168,6 +176,7 @@ impl OtlpReceiver {
                 received: Mutex::new(Received::default()),
                 fault: Mutex::new(Fault::None),
                 changes: watch::Sender::new(0),
+                grpc_max_message: AtomicUsize::new(MAX_BODY_BYTES),
             }),
             port,
             ip: address.ip(),
@@ -196,6 +205,13 @@ impl OtlpReceiver {
     /// Changes how new connections and requests are treated.
     pub fn set_fault(&self, fault: Fault) {
         *lock(&self.shared.fault) = fault;
+    }
+
+    /// Refuses gRPC exports larger than `bytes` (after decompression), as a
+    /// backend left at gRPC's default does with
+    /// [`GRPC_DEFAULT_MAX_MESSAGE_BYTES`]. The default here is 64 MiB.
+    pub fn limit_grpc_messages(&self, bytes: usize) {
+        self.shared.grpc_max_message.store(bytes, Ordering::Relaxed);
     }
 
     /// Stops listening and closes every open connection: from now on connections are refused.
@@ -377,22 +393,24 @@ async fn respond(
         shared.record(|r| r.gzip_requests += 1);
     }
     let grpc = Grpc(shared.clone());
-    // Exports as large as the HTTP path takes: tests with big attributes must not hit tonic's 4 MiB default.
+    // By default exports as large as the HTTP path takes: tests with big
+    // attributes must not hit tonic's 4 MiB default unless they ask to.
+    let grpc_max = shared.grpc_max_message.load(Ordering::Relaxed);
     let answered = if path.starts_with("/opentelemetry.proto.collector.trace.v1.TraceService/") {
         TraceServiceServer::new(grpc)
-            .max_decoding_message_size(MAX_BODY_BYTES)
+            .max_decoding_message_size(grpc_max)
             .accept_compressed(CompressionEncoding::Gzip)
             .call(request)
             .await
     } else if path.starts_with("/opentelemetry.proto.collector.metrics.v1.MetricsService/") {
         MetricsServiceServer::new(grpc)
-            .max_decoding_message_size(MAX_BODY_BYTES)
+            .max_decoding_message_size(grpc_max)
             .accept_compressed(CompressionEncoding::Gzip)
             .call(request)
             .await
     } else if path.starts_with("/opentelemetry.proto.collector.logs.v1.LogsService/") {
         LogsServiceServer::new(grpc)
-            .max_decoding_message_size(MAX_BODY_BYTES)
+            .max_decoding_message_size(grpc_max)
             .accept_compressed(CompressionEncoding::Gzip)
             .call(request)
             .await

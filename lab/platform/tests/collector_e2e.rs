@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use e2e::{StackBuilder, TracedClient};
-use otlp_receiver::{Fault, OtlpReceiver, Transport};
+use otlp_receiver::{Fault, OtlpReceiver, Transport, GRPC_DEFAULT_MAX_MESSAGE_BYTES};
 use platform::local::{host_ip, platform_tool, prometheus_query, Hosts};
 use platform::*;
 use testkit::{ClosedPort, Process};
@@ -256,6 +256,8 @@ async fn telemetry_flows_through_the_real_collector_into_a_real_prometheus_3() {
 
     // Tempo and Loki stand-ins at their compose names and ports.
     let tempo = OtlpReceiver::start_at(addr("tempo", 4317)).expect("tempo stand-in on 4317");
+    // Tempo's OTLP receiver keeps gRPC's default message limit.
+    tempo.limit_grpc_messages(GRPC_DEFAULT_MAX_MESSAGE_BYTES);
     let loki = OtlpReceiver::start_at(addr("loki", 3100)).expect("loki stand-in on 3100");
 
     let mut prometheus = start_prometheus(&hosts, &dir.0).await;

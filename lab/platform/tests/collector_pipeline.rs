@@ -37,7 +37,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{
     span, status, ResourceSpans, ScopeSpans, Span, Status,
 };
-use otlp_receiver::{OtlpReceiver, Received};
+use otlp_receiver::{OtlpReceiver, Received, GRPC_DEFAULT_MAX_MESSAGE_BYTES};
 use platform::local::{platform_tool, Hosts};
 use platform::*;
 use prost::Message;
@@ -77,6 +77,8 @@ enum Kind {
     Ordinary,
     Error,
     Slow,
+    /// Ordinary, with a 3 KiB attribute on every span.
+    Large,
 }
 
 /// One pipeline: an agent, two gateways, their backends.
@@ -114,10 +116,14 @@ impl Pipeline {
                 (gateway_name.as_str(), ip(net, 3)),
             ],
         );
+        // Tempo's OTLP receiver keeps gRPC's default message limit.
         let tempo = [
             OtlpReceiver::start().unwrap(),
             OtlpReceiver::start().unwrap(),
         ];
+        for backend in &tempo {
+            backend.limit_grpc_messages(GRPC_DEFAULT_MAX_MESSAGE_BYTES);
+        }
         let sink = OtlpReceiver::start().unwrap();
         let mut pipeline = Self {
             net,
@@ -438,7 +444,14 @@ fn export_request(traces: &[([u8; 16], Kind)], layer: usize) -> ExportTraceServi
                 kind: span_kind as i32,
                 start_time_unix_nano: begin,
                 end_time_unix_nano: end,
-                attributes: vec![string_kv("http.request.method", "GET")],
+                attributes: if *kind == Kind::Large {
+                    vec![
+                        string_kv("http.request.method", "GET"),
+                        string_kv("app.payload", &"x".repeat(3 * 1024)),
+                    ]
+                } else {
+                    vec![string_kv("http.request.method", "GET")]
+                },
                 status: Some(Status {
                     code: if error {
                         status::StatusCode::Error as i32
@@ -679,6 +692,29 @@ async fn errors_and_slow_traces_are_all_kept_and_the_rest_at_the_share() {
         ordinary.len(),
         must_keep.len()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_large_spans_reaches_a_tempo_with_grpcs_default_limit() {
+    let dir = scratch_dir("pipeline-large");
+    let pipeline = Pipeline::start("large", 27, &dir.0, "100", "60s", &[]).await;
+    // 2,000 traces of three 3 KiB spans at once: about 18 MiB, decided
+    // together, far more than one 4 MiB gRPC message to Tempo.
+    let burst = traces(2000, Kind::Large);
+    pipeline.send(&burst).await;
+    let burst_ids = ids(&burst);
+    pipeline
+        .wait_arrived(Duration::from_secs(90), "every large trace, whole", |a| {
+            burst_ids.iter().all(|t| complete(a, t))
+        })
+        .await;
+    assert_whole(&pipeline.arrived(), &burst_ids);
+    for host in [2, 3] {
+        let failed = pipeline
+            .metric(host, "otelcol_exporter_send_failed_spans", &[])
+            .await;
+        assert_eq!(failed, 0.0, "gateway on .{host} failed to export spans");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

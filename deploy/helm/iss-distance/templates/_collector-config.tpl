@@ -17,6 +17,8 @@ processors:
     spike_limit_percentage: 20
   batch:
     send_batch_size: 8192
+    # Bounded: the gateways' receivers take up to 32 MiB, 8192 spans of 4 KiB.
+    send_batch_max_size: 8192
     timeout: 2s
 exporters:
   # Every span of a trace to one gateway (routing by trace ID), the only way
@@ -93,6 +95,8 @@ receivers:
     protocols:
       grpc:
         endpoint: 0.0.0.0:4317
+        # The agents' batches of up to 8192 spans exceed gRPC's default 4 MiB.
+        max_recv_msg_size_mib: 32
       http:
         endpoint: 0.0.0.0:4318
 connectors:
@@ -167,11 +171,13 @@ exporters:
       storage: file_storage/queue
       {{- if eq $name "tempo" }}
       # Traces have no batch processor in front: the queue batches, so a
-      # span is on disk as soon as its trace is decided.
+      # span is on disk as soon as its trace is decided. By size: a gRPC
+      # backend at its defaults (Tempo) refuses messages over 4 MiB.
       batch:
         flush_timeout: 2s
-        max_size: 8192
-        sizer: items
+        sizer: bytes
+        min_size: 1048576
+        max_size: 3145728
       {{- end }}
     retry_on_failure:
       enabled: true
