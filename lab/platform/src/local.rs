@@ -143,6 +143,26 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
+/// Polls `check` every 200 ms until it returns Some; panics naming `what`
+/// once `timeout` has passed.
+pub async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    timeout: std::time::Duration,
+    mut check: impl FnMut() -> F,
+) -> T {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
 /// An instant query to the Prometheus at `base` (`http://host:port`); Err
 /// carries Prometheus' own error (a parse error, say) or the transport's.
 pub async fn prometheus_query(

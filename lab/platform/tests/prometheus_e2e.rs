@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use platform::local::{host_ip, platform_tool, prometheus_query as query};
+use platform::local::{host_ip, platform_tool, prometheus_query as query, wait_for};
 use platform::*;
 use testkit::{ClosedPort, Process, Stack, StackBuilder};
 
@@ -28,25 +28,6 @@ const PROMETHEUS_PORT: u16 = 9090;
 /// captures test output (a skip or a list must not pass silently).
 fn report(message: &str) {
     let _ = writeln!(std::io::stderr(), "{message}");
-}
-
-/// Polls `check` until it returns Some or the deadline passes.
-async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
-    what: &str,
-    timeout: Duration,
-    mut check: impl FnMut() -> F,
-) -> T {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 const TIMEOUT: Duration = Duration::from_secs(10);

@@ -15,10 +15,10 @@
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use platform::dns::{Answer, DnsStandIn};
-use platform::local::{platform_tool, prometheus_query, Hosts};
+use platform::local::{platform_tool, prometheus_query, wait_for, Hosts};
 use platform::*;
 use testkit::Process;
 
@@ -189,24 +189,6 @@ fn job_relabel_sets_instance(job: &Yaml) -> bool {
     })
 }
 
-/// Polls `check` until it returns Some, or fails naming `what`.
-async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(
-    what: &str,
-    mut check: impl FnMut() -> F,
-) -> T {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {TIMEOUT:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 /// The agent, otel-collector/agent.yaml unchanged, on this test's address;
 /// its own metrics on the config's default telemetry port.
 async fn start_agent(hosts: &Hosts, dir: &Path) -> Process {
@@ -294,13 +276,17 @@ async fn query(client: &reqwest::Client, expr: &str) -> Vec<Json> {
 /// Waits until `dns` has answered `count` more queries for each of `names`.
 async fn wait_lookups(dns: &DnsStandIn, names: &[&str], count: u64) {
     let start: Vec<u64> = names.iter().map(|n| dns.asked(n)).collect();
-    wait_for(&format!("{count} more lookups of {names:?}"), || {
-        let done = names
-            .iter()
-            .zip(&start)
-            .all(|(name, before)| dns.asked(name) >= before + count);
-        async move { done.then_some(()) }
-    })
+    wait_for(
+        &format!("{count} more lookups of {names:?}"),
+        TIMEOUT,
+        || {
+            let done = names
+                .iter()
+                .zip(&start)
+                .all(|(name, before)| dns.asked(name) >= before + count);
+            async move { done.then_some(()) }
+        },
+    )
     .await;
 }
 
@@ -328,7 +314,7 @@ async fn prometheus_scrapes_the_collectors_whose_names_resolve_and_no_other() {
 
     // The agent is discovered and scraped, under its service name.
     let up = format!(r#"up{{job="{JOB}"}}"#);
-    let series = wait_for("the agent's target to be scraped", || {
+    let series = wait_for("the agent's target to be scraped", TIMEOUT, || {
         let client = &client;
         let up = &up;
         async move { Some(query(client, up).await).filter(|s| !s.is_empty()) }
@@ -379,7 +365,7 @@ async fn prometheus_scrapes_the_collectors_whose_names_resolve_and_no_other() {
 
     // The profile stopped: the name no longer exists, and the target goes.
     dns.set("otel-agent", Answer::NxDomain);
-    wait_for("the agent's target to go", || {
+    wait_for("the agent's target to go", TIMEOUT, || {
         let client = &client;
         async move { targets(client).await.0.is_empty().then_some(()) }
     })
