@@ -272,13 +272,7 @@ async fn open_loop(
             tally
         }));
     }
-    let mut tally = Tally::new();
-    for worker in workers {
-        match worker.await {
-            Ok(part) => tally.merge(part),
-            Err(error) => panic!("load worker failed: {error}"),
-        }
-    }
+    let tally = merge_workers(workers).await;
     stop.store(true, Ordering::Relaxed);
     dispatcher.join().expect("scheduling thread does not panic");
     tally
@@ -320,6 +314,11 @@ async fn closed_loop(
             tally
         }));
     }
+    merge_workers(workers).await
+}
+
+/// The workers' tallies as one.
+async fn merge_workers(workers: Vec<tokio::task::JoinHandle<Tally>>) -> Tally {
     let mut tally = Tally::new();
     for worker in workers {
         match worker.await {
